@@ -1,0 +1,75 @@
+"""Turning raw post text (Weibo HTML, forum markup) into clean text plus structured parts.
+
+Regular expressions rather than an HTML parser: posts are short fragments, not documents, and
+this runs on every mention, so it must be cheap. Weibo emoticons (``[怒]``) stay in the text
+because they carry strong sentiment; links, hashtags and @mentions are also returned apart.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+# Weibo renders emoticons as <img alt="[怒]">; keep the alt text.
+_EMOTICON_IMG = re.compile(r"""<img[^>]*?\balt=["']?(\[[^\]"'<>]{1,10}\])[^>]*>""", re.I)
+_BREAK = re.compile(r"<br\s*/?>|</p>|</div>", re.I)
+_TAG = re.compile(r"<[^>]{0,2000}>")
+_URL = re.compile(r"https?://[^\s<>\"'，。！？、；：（）【】]+", re.I)
+# A repost chain starts at the first "//@name:" (half- or full-width colon after NFKC).
+_REPOST_CHAIN = re.compile(r"//\s*@[^:\s]{1,30}\s*:")
+_HASHTAG = re.compile(r"#([^#\n]{1,60})#")
+_MENTION = re.compile(r"@([\w\u4e00-\u9fff-]{1,30})")
+EMOTICON = re.compile(r"\[[\u4e00-\u9fffA-Za-z]{1,8}\]")
+_SPACES = re.compile(r"[ \t\u3000\xa0]+")
+_BLANK_LINES = re.compile(r"\s*\n\s*")
+# Weibo's placeholder text for a link card.
+_LINK_CARD = ("网页链接", "O网页链接")
+
+
+@dataclass
+class CleanText:
+    text: str
+    hashtags: list[str] = field(default_factory=list)
+    mentions: list[str] = field(default_factory=list)
+    emoticons: list[str] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
+    repost_chain: str | None = None
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def strip_html(raw: str) -> str:
+    """Text of an HTML fragment: emoticon images become their alt text, breaks become newlines."""
+    text = _EMOTICON_IMG.sub(r"\1", raw)
+    text = _BREAK.sub("\n", text)
+    text = _TAG.sub("", text)
+    return html.unescape(text)
+
+
+def clean(raw: str) -> CleanText:
+    """Clean one post. The result's ``text`` is what sentiment and keywords are computed on."""
+    text = unicodedata.normalize("NFKC", strip_html(raw or ""))
+    # Control characters (other than newline) never belong in a post and can corrupt terminals.
+    text = "".join(ch for ch in text if ch == "\n" or unicodedata.category(ch)[0] != "C")
+    links = _URL.findall(text)
+    text = _URL.sub(" ", text)
+    for card in _LINK_CARD:
+        text = text.replace(card, " ")
+    chain = None
+    found = _REPOST_CHAIN.search(text)
+    if found:
+        chain = text[found.start() :].strip()
+        text = text[: found.start()]
+    text = _BLANK_LINES.sub("\n", _SPACES.sub(" ", text)).strip()
+    return CleanText(
+        text=text,
+        hashtags=_unique([h.strip() for h in _HASHTAG.findall(text) if h.strip()]),
+        mentions=_unique(_MENTION.findall(text)),
+        emoticons=_unique(EMOTICON.findall(text)),
+        links=_unique(links),
+        repost_chain=chain,
+    )

@@ -1,0 +1,350 @@
+"""The ``yuqing`` command line. Each command body calls one library function and prints.
+
+Exit codes are in :mod:`pipeline.exit_codes`. Every command's docstring is its ``--help`` and
+shows an example; ``tests/test_cli.py`` fails when one does not.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+from pipeline import exit_codes
+from pipeline.config import EXAMPLE_PATH, Config, ConfigError, load_config
+from pipeline.logs import setup_logging
+from pipeline.output import format_option, terminal_safe, write_rows
+from pipeline.time_args import parse_time_arg
+from storage.db import StorageError, Store, current_revision, head_revision, make_engine, safe_url
+from storage.db import upgrade as upgrade_schema
+from storage.query import MentionFilter, find_mentions
+
+# Files this large get a progress bar when stderr is a terminal.
+PROGRESS_FROM_BYTES = 1_000_000
+
+
+class App:
+    """What every command needs, loaded on first use so ``--help`` works without a config."""
+
+    def __init__(self, config_path: Path | None):
+        self.config_path = config_path
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+    def store(self) -> Store:
+        return Store.open(self.config.database_url())
+
+
+class YuqingGroup(click.Group):
+    """Turns the errors a user can fix into a clear message and a documented exit code."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            click.echo(f"config error: {exc}", err=True)
+            ctx.exit(exit_codes.CONFIG)
+        except StorageError as exc:
+            click.echo(f"database error: {exc}", err=True)
+            ctx.exit(exit_codes.FAILURE)
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+@click.group(cls=YuqingGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="YUQING_CONFIG",
+    help="Config file (default: ./yuqing.toml if present, else built-in defaults).",
+)
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.version_option(package_name="yuqing")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
+    """yuqing: a public-opinion (舆情) monitor for Chinese brands.
+
+    \b
+    Example:
+        yuqing init && yuqing ingest mentions.jsonl && yuqing mentions --topic 星澜咖啡
+    """
+    setup_logging(verbose)
+    ctx.obj = App(config_path)
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), default="yuqing.toml")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(path: Path, force: bool) -> None:
+    """Write a commented example config to PATH (default yuqing.toml).
+
+    \b
+    Example:
+        yuqing init && $EDITOR yuqing.toml && yuqing config check
+    """
+    if path.exists() and not force:
+        raise click.ClickException(f"{path} already exists (use --force to overwrite)")
+    shutil.copyfile(EXAMPLE_PATH, path)
+    click.echo(f"wrote {path}; edit it, then run `yuqing config check`")
+
+
+@cli.group("config")
+def config_group() -> None:
+    """Inspect the configuration.
+
+    \b
+    Example:
+        yuqing --config /etc/yuqing.toml config check
+    """
+
+
+@config_group.command("check")
+@pass_app
+def config_check(app: App) -> None:
+    """Validate the config and check that every secret it references is readable.
+
+    \b
+    Example:
+        YUQING_DINGTALK_WEBHOOK=... yuqing config check
+    """
+    config = app.config
+    missing = config.missing_secrets()
+    if missing:
+        raise ConfigError(config.source, missing)
+    click.echo(f"{config.source}: OK")
+    click.echo(f"  database: {safe_url(config.database_url())}")
+    click.echo(f"  topics: {', '.join(t.name for t in config.topics) or '(none)'}")
+    receivers = ", ".join(r.name for r in config.alerts.receivers)
+    click.echo(f"  alert receivers: {receivers or '(none)'}")
+
+
+@cli.group("db")
+def db_group() -> None:
+    """Manage the database schema.
+
+    \b
+    Example:
+        YUQING_DATABASE_URL=postgresql+psycopg://yuqing@db/yuqing yuqing db upgrade
+    """
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Target revision.")
+@pass_app
+def db_upgrade(app: App, revision: str) -> None:
+    """Apply database migrations (run after installing a new version).
+
+    \b
+    Example:
+        yuqing db upgrade
+    """
+    url = app.config.database_url()
+    engine = make_engine(url)
+    try:
+        before = current_revision(engine)
+        upgrade_schema(engine, revision)
+        after = current_revision(engine)
+    except Exception as exc:
+        raise StorageError(f"{safe_url(url)}: {exc}") from exc
+    finally:
+        engine.dispose()
+    click.echo(f"{safe_url(url)}: schema {before or 'empty'} -> {after}")
+
+
+@db_group.command("current")
+@pass_app
+def db_current(app: App) -> None:
+    """Show the database's schema revision and the one this version needs.
+
+    \b
+    Example:
+        yuqing db current
+    """
+    url = app.config.database_url()
+    engine = make_engine(url)
+    try:
+        current = current_revision(engine)
+    except Exception as exc:
+        raise StorageError(f"{safe_url(url)}: {exc}") from exc
+    finally:
+        engine.dispose()
+    head = head_revision()
+    state = "up to date" if current == head else "run `yuqing db upgrade`"
+    click.echo(f"{safe_url(url)}: at {current or 'empty'}, code needs {head} ({state})")
+
+
+def _progress_for(path: Path) -> Progress | None:
+    size = path.stat().st_size
+    if size < PROGRESS_FROM_BYTES or not sys.stderr.isatty():
+        return None
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--rejects",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where bad lines go (default: FILE.rejects.jsonl).",
+)
+@pass_app
+def ingest(app: App, file: Path, rejects: Path | None) -> None:
+    """Ingest mentions from a JSON Lines file (format: docs/mention-format.md).
+
+    Bad lines go to the reject file with their line number and reason; the rest are stored.
+    Re-ingesting a file stores nothing twice. Exits 1 only when no line was valid.
+
+    \b
+    Example:
+        yuqing ingest exported.jsonl --rejects bad.jsonl
+    """
+    from pipeline.ingest import ingest_file
+
+    config, store = app.config, app.store()
+    progress = _progress_for(file)
+    try:
+        if progress:
+            with progress:
+                task = progress.add_task("ingest", total=file.stat().st_size)
+                result = ingest_file(
+                    file,
+                    config,
+                    store,
+                    rejects_path=rejects,
+                    progress=lambda n: progress.advance(task, n),
+                )
+        else:
+            result = ingest_file(file, config, store, rejects_path=rejects)
+    finally:
+        store.close()
+    stored = result.stored
+    click.echo(
+        f"{file}: {result.lines} lines, {result.valid} valid, {result.rejected} rejected; "
+        f"{stored.inserted} new, {stored.updated} updated, {stored.unchanged} unchanged"
+    )
+    if result.rejects_path:
+        click.echo(f"rejected lines written to {result.rejects_path}", err=True)
+    if not result.ok:
+        click.echo("nothing valid was read", err=True)
+        sys.exit(exit_codes.FAILURE)
+
+
+def _time_option(name: str, help_text: str):
+    return click.option(f"--{name}", metavar="TIME", help=help_text)
+
+
+@cli.command()
+@click.option("--topic", help="Only mentions matched to this topic.")
+@click.option("--platform", help="weibo, tieba, discuz, news, ...")
+@click.option(
+    "--sentiment", type=click.Choice(["negative", "neutral", "positive"]), help="Sentiment label."
+)
+@_time_option("since", "Published at or after: 24h, 7d, 2026-11-20, ISO 8601.")
+@_time_option("until", "Published before (same forms as --since).")
+@click.option("--contains", help="Text or title contains this string.")
+@click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True, help="0 = all.")
+@format_option
+@pass_app
+def mentions(app: App, topic, platform, sentiment, since, until, contains, limit, fmt) -> None:
+    """List stored mentions, newest first. Times are shown in the config's time zone.
+
+    \b
+    Example:
+        yuqing mentions --topic 星澜咖啡 --sentiment negative --since 24h --format csv > neg.csv
+    """
+    tz = app.config.tz
+    try:
+        since_at = parse_time_arg(since, tz) if since else None
+        until_at = parse_time_arg(until, tz) if until else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    flt = MentionFilter(
+        topic=topic,
+        platform=platform,
+        sentiment=sentiment,
+        since=since_at,
+        until=until_at,
+        contains=contains,
+        limit=limit or None,
+    )
+    store = app.store()
+    try:
+        rows = find_mentions(store, flt)
+    finally:
+        store.close()
+    columns = [
+        "published_at",
+        "platform",
+        "post_id",
+        "topics",
+        "author_name",
+        "author_followers",
+        "sentiment_label",
+        "sentiment_score",
+        "reposts",
+        "comments",
+        "likes",
+        "title",
+        "text",
+        "url",
+    ]
+    table = {
+        "时间": lambda r: r["published_at"].astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+        "平台": lambda r: r["platform"],
+        "话题": lambda r: ",".join(r["topics"]),
+        "作者": lambda r: r["author_name"],
+        "情感": lambda r: f"{r['sentiment_label'] or '-'} {r['sentiment_score'] or 0:.2f}",
+        "转/评/赞": lambda r: f"{r['reposts']}/{r['comments']}/{r['likes']}",
+        "内容": lambda r: _excerpt(r),
+    }
+    write_rows(rows, columns, fmt, tz, table_columns=table)
+    if fmt == "table":
+        click.echo(f"{len(rows)} mention(s)", err=True)
+
+
+def _excerpt(row: dict, width: int = 60) -> str:
+    text = terminal_safe(" ".join(filter(None, [row.get("title"), row.get("text")])))
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@cli.command()
+@click.option(
+    "--dir",
+    "workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("var/demo"),
+    show_default=True,
+    help="Where the demo database and outbox go (recreated on each run).",
+)
+def demo(workdir: Path) -> None:
+    """Run the offline demo: ingest the bundled sample mentions, score them, print a summary.
+
+    \b
+    Example:
+        yuqing demo --dir /tmp/yuqing-demo
+    """
+    from pipeline.demo import run_demo
+
+    run_demo(workdir, Console())
+
+
+def main() -> None:
+    cli(prog_name="yuqing")

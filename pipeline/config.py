@@ -1,0 +1,264 @@
+"""The ``yuqing.toml`` configuration: schema, loading and error reporting.
+
+One file holds everything; every section has defaults, so an absent file means "embedded
+defaults" (a SQLite file in the working folder). Errors name the file, the key and the problem,
+e.g. ``yuqing.toml: topics[1].keywords.any: must not be empty``.
+
+Where the config comes from, first match wins: ``--config PATH``, ``$YUQING_CONFIG``,
+``./yuqing.toml``, embedded defaults. ``$YUQING_DATABASE_URL`` overrides ``storage.url``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from alerts.config import AlertsConfig
+from alerts.secrets import SecretMissing, SecretRef
+from nlp.topics import TopicRule
+from pipeline.validation_errors import describe_errors
+
+PLATFORMS = ("weibo", "tieba", "discuz", "news")
+DEFAULT_PATH = Path("yuqing.toml")
+EXAMPLE_PATH = Path(__file__).parent / "yuqing.example.toml"
+
+
+class ConfigError(Exception):
+    """The configuration is unusable; ``problems`` lists every problem found, one per line."""
+
+    def __init__(self, source: str, problems: list[str]):
+        self.source = source
+        self.problems = problems
+        super().__init__("\n".join(f"{source}: {p}" for p in problems))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _check_cron(value: str) -> str:
+    # APScheduler is what will run the schedule, so it is also the judge of its syntax.
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(value)
+    except ValueError as exc:
+        raise ValueError(f"bad cron expression {value!r}: {exc}") from None
+    return value
+
+
+class GeneralConfig(_Strict):
+    timezone: str = Field(
+        "Asia/Shanghai",
+        description="shown times, and the zone of input timestamps that carry no offset",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
+        return value
+
+
+class StorageConfig(_Strict):
+    url: SecretRef = Field(
+        default_factory=lambda: SecretRef(value="sqlite:///yuqing.db"),
+        description="SQLAlchemy URL; may hold a password, so it can come from env or a file",
+    )
+
+
+class Keywords(_Strict):
+    must: list[str] = Field(default_factory=list, description="all must appear")
+    any: list[str] = Field(default_factory=list, description="at least one must appear")
+    exclude: list[str] = Field(default_factory=list, description="none may appear")
+
+    @field_validator("must", "any", "exclude")
+    @classmethod
+    def _no_blank_words(cls, value: list[str]) -> list[str]:
+        words = [w.strip() for w in value]
+        if any(not w for w in words):
+            raise ValueError("keywords must not be blank")
+        return words
+
+    @model_validator(mode="after")
+    def _something_to_match(self) -> Keywords:
+        if not self.must and not self.any:
+            raise ValueError("any: give at least one keyword in `must` or `any`")
+        return self
+
+
+class TopicConfig(_Strict):
+    name: str = Field(min_length=1, max_length=64)
+    keywords: Keywords
+    platforms: list[Literal[PLATFORMS]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: list(PLATFORMS)
+    )
+    schedule: str | None = Field(None, description="cron expression overriding crawl.schedules")
+
+    _cron = field_validator("schedule")(lambda cls, v: v if v is None else _check_cron(v))
+
+    def rule(self) -> TopicRule:
+        return TopicRule(
+            name=self.name,
+            must=tuple(self.keywords.must),
+            any=tuple(self.keywords.any),
+            exclude=tuple(self.keywords.exclude),
+        )
+
+
+class CrawlConfig(_Strict):
+    default_schedule: str = "*/15 * * * *"
+    schedules: dict[Literal[PLATFORMS], str] = Field(  # type: ignore[valid-type]
+        default_factory=dict, description="per-platform cron expressions"
+    )
+    timeout_minutes: int = Field(20, ge=1)
+    weibo_cookie: SecretRef | None = Field(
+        None, description='m.weibo.cn cookie; e.g. { env = "YUQING_WEIBO_COOKIE" }'
+    )
+
+    _cron = field_validator("default_schedule")(lambda cls, v: _check_cron(v))
+
+    @field_validator("schedules")
+    @classmethod
+    def _crons(cls, value: dict[str, str]) -> dict[str, str]:
+        return {platform: _check_cron(cron) for platform, cron in value.items()}
+
+
+class NlpConfig(_Strict):
+    sentiment_engine: Literal["snownlp"] = "snownlp"
+    negative_below: float = Field(0.4, gt=0, lt=1)
+    positive_above: float = Field(0.6, gt=0, lt=1)
+    keywords_per_mention: int = Field(5, ge=0, le=50)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> NlpConfig:
+        if self.negative_below > self.positive_above:
+            raise ValueError("negative_below: must not exceed positive_above")
+        return self
+
+
+class Config(_Strict):
+    general: GeneralConfig = Field(default_factory=GeneralConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    topics: list[TopicConfig] = Field(default_factory=list)
+    crawl: CrawlConfig = Field(default_factory=CrawlConfig)
+    nlp: NlpConfig = Field(default_factory=NlpConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+
+    # Not part of the schema: where the config was read from, for messages.
+    source: str = Field("<embedded defaults>", exclude=True)
+
+    @model_validator(mode="after")
+    def _topic_names_unique(self) -> Config:
+        names = [t.name for t in self.topics]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise ValueError(f"topics[{i}].name: duplicate topic name {name!r}")
+        known = set(names)
+        for i, rule in enumerate(self.alerts.rules):
+            for topic in rule.topics:
+                if topic not in known:
+                    raise ValueError(f"alerts.rules[{i}].topics: unknown topic {topic!r}")
+        for i, route in enumerate(self.alerts.routes):
+            for topic in route.topics:
+                if topic not in known:
+                    raise ValueError(f"alerts.routes[{i}].topics: unknown topic {topic!r}")
+        return self
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.general.timezone)
+
+    @cached_property
+    def topic_rules(self) -> tuple[TopicRule, ...]:
+        return tuple(t.rule() for t in self.topics)
+
+    def database_url(self) -> str:
+        """The storage URL: ``$YUQING_DATABASE_URL`` if set, else ``storage.url``."""
+        override = os.environ.get("YUQING_DATABASE_URL")
+        if override:
+            return override
+        try:
+            return self.storage.url.reveal()
+        except SecretMissing as exc:
+            raise ConfigError(self.source, [f"storage.url: {exc}"]) from None
+
+    def secrets(self) -> list[tuple[str, SecretRef]]:
+        found = [("storage.url", self.storage.url)]
+        if self.crawl.weibo_cookie:
+            found.append(("crawl.weibo_cookie", self.crawl.weibo_cookie))
+        return found + self.alerts.secrets()
+
+    def missing_secrets(self) -> list[str]:
+        """One line per secret that cannot be read now (``yuqing config check`` reports these)."""
+        problems = []
+        for key, ref in self.secrets():
+            try:
+                ref.reveal()
+            except SecretMissing as exc:
+                problems.append(f"{key}: {exc}")
+        return problems
+
+
+# Discriminated unions add the variant's tag ("email") to the location; the user never wrote it.
+_UNION_TAGS = frozenset({"email", "dingtalk", "wecom", "feishu", "slack", "webhook", "file"})
+
+
+def format_errors(exc: ValidationError) -> list[str]:
+    problems = describe_errors(exc, _UNION_TAGS)
+    return [
+        p.replace(
+            ": unknown key", ": unknown key (check the spelling; `yuqing init` writes every key)"
+        )
+        for p in problems
+    ]
+
+
+def parse_config(text: str, source: str = "<string>") -> Config:
+    """Parse and validate TOML text; raises :class:`ConfigError` listing every problem."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(source, [f"not valid TOML: {exc}"]) from None
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(source, format_errors(exc)) from None
+    config.source = source
+    return config
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Load the config from ``path``, ``$YUQING_CONFIG``, ``./yuqing.toml`` or the defaults."""
+    if path is None:
+        path = os.environ.get("YUQING_CONFIG") or (DEFAULT_PATH if DEFAULT_PATH.exists() else None)
+    if path is None:
+        return Config()
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(path), ["file not found (create one with `yuqing init`)"]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), [f"not UTF-8 text (byte {exc.start})"]) from None
+    except OSError as exc:
+        raise ConfigError(str(path), [f"cannot read: {exc.strerror}"]) from None
+    return parse_config(text, str(path))
+
+
+def config_for_crawler(crawler) -> Config:
+    """The config a Scrapy crawl runs with (``YUQING_CONFIG`` setting), loaded once per crawler."""
+    cached = getattr(crawler, "_yuqing_config", None)
+    if cached is None:
+        cached = load_config(crawler.settings.get("YUQING_CONFIG"))
+        crawler._yuqing_config = cached
+    return cached

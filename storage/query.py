@@ -1,0 +1,164 @@
+"""Reading mentions: filtered listings as plain dicts or a pandas DataFrame, and summaries.
+
+Every function takes a :class:`storage.db.Store` and a :class:`MentionFilter`; times in the
+filter are timezone-aware and results carry UTC datetimes (callers convert for display).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, case, func, or_, select
+
+from storage.db import Store
+from storage.models import Mention, TopicMatch
+
+MENTION_COLUMNS = (
+    "id",
+    "platform",
+    "post_id",
+    "url",
+    "author_id",
+    "author_name",
+    "author_followers",
+    "author_verified",
+    "title",
+    "text",
+    "published_at",
+    "crawled_at",
+    "reposts",
+    "comments",
+    "likes",
+    "parent_post_id",
+    "sentiment_score",
+    "sentiment_label",
+    "cause",
+    "keywords",
+)
+
+
+ORDERS = ("newest", "engagement")
+
+
+@dataclass
+class MentionFilter:
+    topic: str | None = None
+    platform: str | None = None
+    sentiment: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    contains: str | None = None
+    limit: int | None = 100
+    order: str = "newest"  # or "engagement": reposts + comments + likes, highest first
+
+    def __post_init__(self) -> None:
+        for name in ("since", "until"):
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is None:
+                raise ValueError(f"{name} must be timezone-aware")
+        if self.order not in ORDERS:
+            raise ValueError(f"order must be one of {', '.join(ORDERS)}")
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _filtered(stmt: Select, f: MentionFilter) -> Select:
+    if f.topic is not None:
+        # Filter on topic_match's own copy of published_at so its (topic, published_at) index
+        # serves both conditions.
+        stmt = stmt.join(TopicMatch, TopicMatch.mention_id == Mention.id).where(
+            TopicMatch.topic == f.topic
+        )
+        published = TopicMatch.published_at
+    else:
+        published = Mention.published_at
+    if f.platform is not None:
+        stmt = stmt.where(Mention.platform == f.platform)
+    if f.sentiment is not None:
+        stmt = stmt.where(Mention.sentiment_label == f.sentiment)
+    if f.since is not None:
+        stmt = stmt.where(published >= f.since)
+    if f.until is not None:
+        stmt = stmt.where(published < f.until)
+    if f.contains:
+        pattern = f"%{_escape_like(f.contains)}%"
+        stmt = stmt.where(
+            or_(Mention.text.like(pattern, escape="\\"), Mention.title.like(pattern, escape="\\"))
+        )
+    return stmt
+
+
+def find_mentions(store: Store, f: MentionFilter | None = None) -> list[dict[str, Any]]:
+    """Mentions matching ``f``, newest first, each a dict with a ``topics`` list."""
+    f = f or MentionFilter()
+    stmt = _filtered(select(*[getattr(Mention, c) for c in MENTION_COLUMNS]), f)
+    if f.order == "engagement":
+        stmt = stmt.order_by((Mention.reposts + Mention.comments + Mention.likes).desc())
+    stmt = stmt.order_by(Mention.published_at.desc(), Mention.id.desc())
+    if f.limit is not None:
+        stmt = stmt.limit(f.limit)
+    with store.session() as session:
+        rows = [dict(r._mapping) for r in session.execute(stmt)]
+        topics: dict[int, list[str]] = {}
+        ids = [r["id"] for r in rows]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            for mention_id, topic in session.execute(
+                select(TopicMatch.mention_id, TopicMatch.topic)
+                .where(TopicMatch.mention_id.in_(chunk))
+                .order_by(TopicMatch.topic)
+            ):
+                topics.setdefault(mention_id, []).append(topic)
+    for row in rows:
+        row["topics"] = topics.get(row["id"], [])
+    return rows
+
+
+def mentions(store: Store, **filters):
+    """Mentions as a pandas DataFrame; keyword arguments are :class:`MentionFilter` fields.
+
+    >>> df = mentions(store, topic="星澜咖啡", sentiment="negative", limit=None)
+    """
+    import pandas as pd
+
+    rows = find_mentions(store, MentionFilter(**filters))
+    return pd.DataFrame(rows, columns=[*MENTION_COLUMNS, "topics"])
+
+
+def sentiment_summary(store: Store, f: MentionFilter | None = None) -> list[dict[str, Any]]:
+    """Per topic (``None`` for unmatched mentions) and platform: counts by sentiment label and the
+    mean score, sorted by topic then platform."""
+    f = f or MentionFilter()
+    base = select(Mention.platform, TopicMatch.topic)
+    if f.topic is None:  # otherwise _filtered joins topic_match itself
+        base = base.select_from(Mention).outerjoin(TopicMatch, TopicMatch.mention_id == Mention.id)
+    label = Mention.sentiment_label
+    stmt = _filtered(
+        base.add_columns(
+            func.count().label("mentions"),
+            func.sum(case((label == "negative", 1), else_=0)).label("negative"),
+            func.sum(case((label == "neutral", 1), else_=0)).label("neutral"),
+            func.sum(case((label == "positive", 1), else_=0)).label("positive"),
+            func.avg(Mention.sentiment_score).label("mean_score"),
+        ),
+        f,
+    ).group_by(TopicMatch.topic, Mention.platform)
+    with store.session() as session:
+        rows = [dict(r._mapping) for r in session.execute(stmt)]
+    rows.sort(key=lambda r: (r["topic"] is None, r["topic"] or "", r["platform"]))
+    return rows
+
+
+def top_keywords(store: Store, f: MentionFilter, n: int = 10) -> list[tuple[str, int]]:
+    """The ``n`` keywords seen in most mentions matching ``f`` (``f.limit`` is ignored)."""
+    stmt = _filtered(select(Mention.keywords), f)
+    counter: Counter[str] = Counter()
+    with store.session() as session:
+        for (words,) in session.execute(stmt):
+            counter.update(set(words or ()))
+    return counter.most_common(n)
