@@ -130,7 +130,12 @@ class CrawlConfig(_Strict):
     @field_validator("schedules")
     @classmethod
     def _crons(cls, value: dict[str, str]) -> dict[str, str]:
-        return {platform: _check_cron(cron) for platform, cron in value.items()}
+        for platform, cron in value.items():
+            try:
+                _check_cron(cron)
+            except ValueError as exc:
+                raise ValueError(f"{platform}: {exc}") from None
+        return value
 
 
 class NlpConfig(_Strict):

@@ -17,6 +17,8 @@ _NESTED_KEY = re.compile(r"^([A-Za-z_][\w.\[\]]*): (.*)$", re.S)
 def key_path(loc: tuple) -> str:
     path = ""
     for part in loc:
+        if part == "[key]":  # pydantic's marker for "the key itself is wrong", not a real key
+            continue
         if isinstance(part, int):
             path += f"[{part}]"
         else:
@@ -28,7 +30,12 @@ def describe_errors(exc: ValidationError, ignore_loc: frozenset[str] = frozenset
     """``["key.path: problem", ...]``; location parts in ``ignore_loc`` (union tags) are dropped."""
     problems = []
     for err in exc.errors():
-        loc = tuple(p for p in err["loc"] if p not in ignore_loc)
+        # A union's tag comes right after the list index of the item it describes.
+        loc = tuple(
+            p
+            for i, p in enumerate(err["loc"])
+            if not (p in ignore_loc and i > 0 and isinstance(err["loc"][i - 1], int))
+        )
         message = err["msg"]
         for prefix in ("Value error, ", "Assertion failed, "):
             if message.startswith(prefix):
