@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import jieba
@@ -26,6 +26,13 @@ _WORDLIKE = re.compile(r"[A-Za-z\u4e00-\u9fff]")
 def stopwords() -> frozenset[str]:
     lines = STOPWORDS_PATH.read_text(encoding="utf-8").splitlines()
     return frozenset(w.strip() for w in lines if w.strip() and not w.startswith("#"))
+
+
+@lru_cache(maxsize=8)
+def segmenter_for(user_words: frozenset[str]) -> Segmenter:
+    """A shared :class:`Segmenter` per user dictionary: building one loads jieba's whole
+    dictionary (about a second), so each configuration pays that once per process."""
+    return Segmenter(user_words)
 
 
 class Segmenter:

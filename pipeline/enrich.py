@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from nlp.segment import Segmenter
+from nlp.segment import segmenter_for
 from nlp.sentiment import analyse, get_engine
 from pipeline.config import Config
 from storage.mentions import MentionRow
@@ -24,7 +24,7 @@ def scoring_text(row: MentionRow) -> str:
 class Enricher:
     def __init__(self, config: Config):
         words = [w for t in config.topics for w in (*t.keywords.must, *t.keywords.any, t.name)]
-        self.segmenter = Segmenter(words)
+        self.segmenter = segmenter_for(frozenset(words))
         self.engine = get_engine(config.nlp.sentiment_engine)
         self.nlp = config.nlp
 
