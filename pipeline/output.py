@@ -83,8 +83,10 @@ def write_rows(
         table = Table(title=title, show_lines=False, expand=False)
         last = len(cells) - 1
         for i, header in enumerate(cells):
-            # Short columns stay on one line; the last one (the text) takes the rest and folds.
-            table.add_column(header, overflow="fold", no_wrap=i < last)
+            # The last column is the text: give it room and let the short ones shrink first.
+            table.add_column(header, overflow="fold", min_width=24 if i == last else None)
         for r in rows:
             table.add_row(*[Text(terminal_safe(_plain(fn(r), tz))) for fn in cells.values()])
-        Console(file=out, soft_wrap=False).print(table)
+        # Piped output has no width of its own; 80 columns would fold every row into a tower.
+        width = None if out.isatty() else 200
+        Console(file=out, soft_wrap=False, width=width).print(table)
