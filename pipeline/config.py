@@ -115,6 +115,32 @@ class TopicConfig(_Strict):
         )
 
 
+def _http_base_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError(f"not an http(s) URL: {value!r}")
+    return value.rstrip("/")
+
+
+class DiscuzForumConfig(_Strict):
+    """One Discuz! forum: adding a forum is one of these entries, no code."""
+
+    name: str = Field(pattern=r"^[a-z0-9_-]{1,32}$", description="short id, part of post ids")
+    base_url: str = Field(description="site root, e.g. https://bbs.example.com")
+    forum_ids: list[int] = Field(min_length=1, description="fid of each board to crawl")
+    version: Literal["x", "7"] = "x"
+    encoding: str | None = Field(None, description="override when header and meta are wrong")
+
+    _url = field_validator("base_url")(lambda cls, v: _http_base_url(v))
+
+
+class NewsSourceConfig(_Strict):
+    name: str = Field(min_length=1, max_length=64)
+    feed: str = Field(description="RSS or Atom feed URL")
+    fetch_articles: bool = Field(True, description="fetch each article page for the full text")
+
+    _url = field_validator("feed")(lambda cls, v: _http_base_url(v))
+
+
 class CrawlConfig(_Strict):
     default_schedule: str = "*/15 * * * *"
     schedules: dict[Literal[PLATFORMS], str] = Field(  # type: ignore[valid-type]
@@ -124,8 +150,37 @@ class CrawlConfig(_Strict):
     weibo_cookie: SecretRef | None = Field(
         None, description='m.weibo.cn cookie; e.g. { env = "YUQING_WEIBO_COOKIE" }'
     )
+    max_pages: int = Field(20, ge=1, description="listing pages per search term and run")
+    overlap_minutes: int = Field(30, ge=0, description="re-read this much before the last run")
+    obey_robots: bool = True
+    download_delay: float = Field(1.0, ge=0)
+    concurrency_per_domain: int = Field(2, ge=1)
+    retry_times: int = Field(3, ge=0)
+    user_agents: list[str] = Field(default_factory=list, description="rotated; empty = built-in")
+    proxies: SecretRef | None = Field(
+        None, description='proxy URLs, one per line; e.g. { file = "/etc/yuqing/proxies" }'
+    )
+    base_urls: dict[Literal[PLATFORMS], str] = Field(  # type: ignore[valid-type]
+        default_factory=dict, description="replace a site's base URL (mirrors, test replicas)"
+    )
+    tieba_forums: list[str] = Field(default_factory=list, description="贴吧 names to browse")
+    discuz: list[DiscuzForumConfig] = Field(default_factory=list)
+    news: list[NewsSourceConfig] = Field(default_factory=list)
 
     _cron = field_validator("default_schedule")(lambda cls, v: _check_cron(v))
+
+    @field_validator("base_urls")
+    @classmethod
+    def _base_urls(cls, value: dict[str, str]) -> dict[str, str]:
+        return {platform: _http_base_url(url) for platform, url in value.items()}
+
+    @model_validator(mode="after")
+    def _discuz_names_unique(self) -> CrawlConfig:
+        names = [f.name for f in self.discuz]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise ValueError(f"discuz[{i}].name: duplicate forum name {name!r}")
+        return self
 
     @field_validator("schedules")
     @classmethod
