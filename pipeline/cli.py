@@ -343,7 +343,7 @@ def demo(workdir: Path) -> None:
     """
     from pipeline.demo import run_demo
 
-    run_demo(workdir, Console())
+    run_demo(workdir, Console(width=None if sys.stdout.isatty() else 160))
 
 
 def main() -> None:

@@ -51,7 +51,10 @@ def run_demo(workdir: Path, console: Console) -> None:
         )
         _print_overview(console, store)
         for topic in config.topics:
-            words = top_keywords(store, MentionFilter(topic=topic.name, sentiment="negative"), 8)
+            # The topic's own keywords are in every one of its mentions: they say nothing new.
+            own = {topic.name, *topic.keywords.any, *topic.keywords.must}
+            flt = MentionFilter(topic=topic.name, sentiment="negative")
+            words = [(w, n) for w, n in top_keywords(store, flt, 8 + len(own)) if w not in own][:8]
             if words:
                 console.print(
                     Text(f"{topic.name} 负面关键词: ", style="bold")
@@ -72,6 +75,7 @@ def run_demo(workdir: Path, console: Console) -> None:
         f"  YUQING_DATABASE_URL=sqlite:///{workdir / 'yuqing.db'} "
         ".venv/bin/yuqing mentions --topic 星澜咖啡 --sentiment negative",
         markup=False,
+        soft_wrap=True,
     )
 
 
