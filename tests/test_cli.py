@@ -104,8 +104,13 @@ def test_ingest_then_query_in_every_format(run):
     assert [m["post_id"] for m in tieba] == ["9000000001"]
     window = json.loads(
         run(
-            "mentions", "--since", "2026-11-20 09:30", "--until", "2026-11-20T11:30+08:00",
-            "--format", "json",
+            "mentions",
+            "--since",
+            "2026-11-20 09:30",
+            "--until",
+            "2026-11-20T11:30+08:00",
+            "--format",
+            "json",
         ).output
     )
     assert sorted(m["post_id"] for m in window) == ["5107000000000001", "5107000000000005"]
@@ -135,10 +140,12 @@ def test_partial_ingest_exits_zero(run, tmp_path):
 
 
 def test_hostile_text_is_shown_inert(run, tmp_path):
-    line = json.loads((FIXTURES / "mentions_good.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    line = json.loads(
+        (FIXTURES / "mentions_good.jsonl").read_text(encoding="utf-8").splitlines()[0]
+    )
     line.update(
         post_id="666",
-        text="[bold red]假冒[/bold red] \x1b[2J\x1b[31m清屏 星澜咖啡 =HYPERLINK(\"http://x\")",
+        text='[bold red]假冒[/bold red] \x1b[2J\x1b[31m清屏 星澜咖啡 =HYPERLINK("http://x")',
         author={"name": "坏人\x1b]0;title\x07\u202e反转", "followers": 1},
     )
     path = tmp_path / "hostile.jsonl"

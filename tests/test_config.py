@@ -57,25 +57,50 @@ def test_toml_syntax_error_names_the_line():
         ("[crawl.schedules]\nfacebook = '* * * * *'\n", "crawl.schedules.facebook", ""),
         ("[general]\ntimezone = 'Mars/Olympus'\n", "general.timezone", "unknown time zone"),
         ("[nlp]\nnegative_below = 0.8\npositive_above = 0.6\n", "nlp.negative_below", "exceed"),
-        ("[[topics]]\nname = 'x'\n[topics.keywords]\nexclude = ['a']\n", "topics[0].keywords.any",
-         "at least one keyword"),
-        ("[[topics]]\nname = 'x'\nplatforms = ['douyin']\n[topics.keywords]\nany = ['a']\n",
-         "topics[0].platforms[0]", ""),
+        (
+            "[[topics]]\nname = 'x'\n[topics.keywords]\nexclude = ['a']\n",
+            "topics[0].keywords.any",
+            "at least one keyword",
+        ),
+        (
+            "[[topics]]\nname = 'x'\nplatforms = ['douyin']\n[topics.keywords]\nany = ['a']\n",
+            "topics[0].platforms[0]",
+            "",
+        ),
         (GOOD_TOPIC + GOOD_TOPIC, "topics[1].name", "duplicate topic"),
-        ("[[topics]]\nname = 'x'\n[topics.keywords]\nany = ['a', ' ']\n", "topics[0].keywords.any",
-         "blank"),
-        ("[[alerts.routes]]\nreceiver = 'nobody'\n", "alerts.routes[0].receiver",
-         "unknown receiver"),
+        (
+            "[[topics]]\nname = 'x'\n[topics.keywords]\nany = ['a', ' ']\n",
+            "topics[0].keywords.any",
+            "blank",
+        ),
+        (
+            "[[alerts.routes]]\nreceiver = 'nobody'\n",
+            "alerts.routes[0].receiver",
+            "unknown receiver",
+        ),
         ("[[alerts.rules]]\nname = 'r'\nkind = 'astrology'\n", "alerts.rules[0].kind", ""),
-        ("[[alerts.receivers]]\nname = 'a'\n[[alerts.receivers.channels]]\ntype = 'email'\n"
-         "to = ['pr@example.com']\n", "alerts.smtp", "[alerts.smtp] is missing"),
-        ("[[alerts.receivers]]\nname = 'a'\n[[alerts.receivers.channels]]\ntype = 'dingtalk'\n"
-         "webhook = { env = 'A', file = 'b' }\n", "alerts.receivers[0].channels[0].webhook",
-         "exactly one"),
-        ("[[alerts.receivers]]\nname = 'a'\n[[alerts.receivers.channels]]\ntype = 'pager'\n",
-         "alerts.receivers[0].channels[0]", "type"),
-        ("[[alerts.routes]]\nreceiver = 'x'\nseverities = ['紧急']\n", "alerts.routes[0].severities",
-         "unknown severity"),
+        (
+            "[[alerts.receivers]]\nname = 'a'\n[[alerts.receivers.channels]]\ntype = 'email'\n"
+            "to = ['pr@example.com']\n",
+            "alerts.smtp",
+            "[alerts.smtp] is missing",
+        ),
+        (
+            "[[alerts.receivers]]\nname = 'a'\n[[alerts.receivers.channels]]\ntype = 'dingtalk'\n"
+            "webhook = { env = 'A', file = 'b' }\n",
+            "alerts.receivers[0].channels[0].webhook",
+            "exactly one",
+        ),
+        (
+            "[[alerts.receivers]]\nname = 'a'\n[[alerts.receivers.channels]]\ntype = 'pager'\n",
+            "alerts.receivers[0].channels[0]",
+            "type",
+        ),
+        (
+            "[[alerts.routes]]\nreceiver = 'x'\nseverities = ['紧急']\n",
+            "alerts.routes[0].severities",
+            "unknown severity",
+        ),
     ],
 )
 def test_errors_name_the_key(text, key, fragment):
@@ -110,7 +135,7 @@ webhook = {{ env = "YQ_TEST_HOOK" }}
 type = "email"
 to = ["pr@example.com"]
 [alerts.smtp]
-password = {{ file = "{tmp_path / 'pw'}" }}
+password = {{ file = "{tmp_path / "pw"}" }}
 """
     )
     hook = config.alerts.receivers[0].channels[0].webhook
