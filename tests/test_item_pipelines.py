@@ -6,8 +6,8 @@ import json
 
 import pytest
 from scrapy.exceptions import DropItem
-from sqlalchemy.exc import IntegrityError
 from scrapy.utils.test import get_crawler
+from sqlalchemy.exc import IntegrityError
 
 from crawlers import settings as crawler_settings
 from crawlers.items import MentionItem
