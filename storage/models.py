@@ -208,3 +208,18 @@ class Delivery(Base):
     next_attempt_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class CrawlState(Base):
+    """Where incremental crawling of one (spider, topic) stands: per stream (search term, forum
+    board, feed) the newest post time of the last complete pass. ``topic`` is "" for crawls
+    without one (forum boards, news feeds)."""
+
+    __tablename__ = "crawl_state"
+
+    spider: Mapped[str] = mapped_column(String(32), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # {stream: ISO 8601 UTC time}; JSON because the streams differ per spider.
+    watermarks: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime]
+    last_run_id: Mapped[int | None] = mapped_column(BigId)
