@@ -192,6 +192,7 @@ def _upsert_batch(session: Session, rows: list[MentionRow]) -> UpsertResult:
                     "mention_id": ids[key],
                     "topic": topic,
                     "published_at": row["published_at"],
+                    "matched_at": now,
                     "matched": matched,
                 }
             )

@@ -91,13 +91,19 @@ class TopicMatch(Base):
     """A mention matched to a configured topic; ``published_at`` is copied for fast topic scans."""
 
     __tablename__ = "topic_match"
-    __table_args__ = (Index("ix_topic_match_topic_published_at", "topic", "published_at"),)
+    __table_args__ = (
+        Index("ix_topic_match_topic_published_at", "topic", "published_at"),
+        Index("ix_topic_match_topic_matched_at", "topic", "matched_at"),
+    )
 
     mention_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("mention.id", ondelete="CASCADE"), primary_key=True
     )
     topic: Mapped[str] = mapped_column(String(64), primary_key=True)
     published_at: Mapped[datetime]
+    # When this mention became known as part of the topic: alert counting buckets on it, so a
+    # bucket's count never grows after it was evaluated (published_at would, with crawl lag).
+    matched_at: Mapped[datetime]
     matched: Mapped[list[str]] = mapped_column(default=list)
 
     mention: Mapped[Mention] = relationship(back_populates="topics")
@@ -165,6 +171,12 @@ class Incident(Base):
     acknowledged_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     evidence: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Every rule that has signalled into this incident (signals on one topic are grouped).
+    rules: Mapped[list[str]] = mapped_column(default=list)
+    # Notification bookkeeping: how many were queued, when, and at which severity.
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    last_notified_at: Mapped[datetime | None]
+    notified_severity: Mapped[str | None] = mapped_column(String(16))
 
     notes: Mapped[list[IncidentNote]] = relationship(
         back_populates="incident", cascade="all, delete-orphan", order_by="IncidentNote.id"
@@ -223,3 +235,32 @@ class CrawlState(Base):
     watermarks: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime]
     last_run_id: Mapped[int | None] = mapped_column(BigId)
+
+
+class DetectorState(Base):
+    """An online detector's state for one topic, carried from one evaluation pass to the next."""
+
+    __tablename__ = "detector_state"
+
+    topic: Mapped[str] = mapped_column(String(64), primary_key=True)
+    detector: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The start of the last bucket the detector has consumed.
+    last_bucket: Mapped[datetime | None]
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime]
+
+
+class Silence(Base):
+    """Mutes notifications for a topic and/or rule during a time box (incidents are still kept)."""
+
+    __tablename__ = "silence"
+    __table_args__ = (Index("ix_silence_ends_at", "ends_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    topic: Mapped[str | None] = mapped_column(String(64))
+    rule: Mapped[str | None] = mapped_column(String(64))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    author: Mapped[str | None] = mapped_column(String(128))
+    comment: Mapped[str | None] = mapped_column(Text)

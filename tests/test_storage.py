@@ -257,3 +257,16 @@ def test_unreachable_database_names_url_without_password():
     assert "hunter2" not in str(err.value)
     assert "127.0.0.1:1" in str(err.value)
     assert "hunter2" not in safe_url("postgresql+psycopg://u:hunter2@h/x")
+
+
+def test_0003_fills_matched_at_of_existing_matches(store_factory):
+    from storage.db import upgrade
+
+    store = store_factory()
+    upsert_mentions(store, [row("1")])
+    with store.session() as s:
+        first_seen = s.scalar(select(Mention.first_seen_at))
+    downgrade(store.engine, "0002")
+    upgrade(store.engine)
+    with store.session() as s:
+        assert s.scalar(select(TopicMatch.matched_at)) == first_seen
