@@ -20,22 +20,9 @@ from pydantic import (
 )
 
 from alerts.secrets import SecretRef
-
-# Internal severity ids, lowest first, with the names the PR team reads.
-SEVERITIES = ("info", "warning", "critical")
-SEVERITY_ZH = {"info": "关注", "warning": "预警", "critical": "危机"}
-_SEVERITY_ALIASES = {**{s: s for s in SEVERITIES}, **{zh: s for s, zh in SEVERITY_ZH.items()}}
+from alerts.severity import SEVERITIES, SEVERITY_ZH, parse_severity  # noqa: F401  (re-exported)
 
 RULE_KINDS = ("negative_spike", "negative_share", "viral_post", "influencer_post", "crisis_words")
-
-
-def parse_severity(value: str) -> str:
-    """``"危机"`` or ``"critical"`` -> ``"critical"``; anything else is a ValueError."""
-    try:
-        return _SEVERITY_ALIASES[value.strip().lower() if value.isascii() else value.strip()]
-    except KeyError:
-        names = ", ".join(f"{s} ({SEVERITY_ZH[s]})" for s in SEVERITIES)
-        raise ValueError(f"unknown severity {value!r}; use one of {names}") from None
 
 
 Severity = Annotated[str, Field(description="info/关注, warning/预警 or critical/危机")]

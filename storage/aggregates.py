@@ -1,0 +1,189 @@
+"""Aggregates the alert engine evaluates: per-topic counts per time bucket, recent mentions of a
+topic for the rule checks, engagement velocity from snapshots, and evidence breakdowns.
+
+Alert counting buckets on ``topic_match.matched_at`` (when the mention became known for the
+topic), not on ``published_at``: a bucket's count is then final once the bucket has passed, which
+keeps online detection causal. Mentions published long before they were matched (the first crawl
+of a topic fetches its history) are a backfill, not news, and are left out of the counts.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import BigInteger, Integer, case, cast, func, select
+
+from storage.db import Store
+from storage.models import EngagementSnapshot, Mention, TopicMatch
+
+EVENT_COLUMNS = (
+    Mention.id,
+    Mention.platform,
+    Mention.post_id,
+    Mention.url,
+    Mention.author_name,
+    Mention.author_followers,
+    Mention.author_verified,
+    Mention.author_verified_type,
+    Mention.title,
+    Mention.text,
+    Mention.published_at,
+    Mention.reposts,
+    Mention.comments,
+    Mention.likes,
+    Mention.sentiment_label,
+    Mention.sentiment_score,
+    Mention.cause,
+    Mention.cluster_id,
+    Mention.keywords,
+)
+
+
+def _epoch(store: Store, column):
+    if store.dialect == "sqlite":
+        return cast(func.strftime("%s", column), Integer)
+    return cast(func.floor(func.extract("epoch", column)), BigInteger)
+
+
+def bucket_counts(
+    store: Store,
+    since: datetime,
+    until: datetime,
+    bucket_minutes: int,
+    *,
+    topics: list[str] | None = None,
+    backfill_hours: float = 6,
+) -> dict[str, dict[datetime, tuple[int, int]]]:
+    """``{topic: {bucket start: (mentions, negative mentions)}}`` for matches made in
+    ``[since, until)``; buckets with no mention are absent."""
+    width = bucket_minutes * 60
+    bucket = (_epoch(store, TopicMatch.matched_at) / width).label("bucket")
+    stmt = (
+        select(
+            TopicMatch.topic,
+            bucket,
+            func.count().label("total"),
+            func.sum(case((Mention.sentiment_label == "negative", 1), else_=0)).label("negative"),
+        )
+        .join(Mention, Mention.id == TopicMatch.mention_id)
+        .where(TopicMatch.matched_at >= since, TopicMatch.matched_at < until)
+        .where(
+            _epoch(store, TopicMatch.published_at)
+            >= _epoch(store, TopicMatch.matched_at) - int(backfill_hours * 3600)
+        )
+        .group_by(TopicMatch.topic, bucket)
+    )
+    if topics is not None:
+        stmt = stmt.where(TopicMatch.topic.in_(topics))
+    found: dict[str, dict[datetime, tuple[int, int]]] = defaultdict(dict)
+    with store.session() as session:
+        for topic, number, total, negative in session.execute(stmt):
+            start = datetime.fromtimestamp(int(number) * width, UTC)
+            found[topic][start] = (int(total), int(negative or 0))
+    return dict(found)
+
+
+def recent_mentions(
+    store: Store,
+    since: datetime,
+    until: datetime,
+    *,
+    topics: list[str] | None = None,
+    sentiment: str | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """``{topic: [mention dict, ...]}`` for mentions matched in ``[since, until)``."""
+    stmt = (
+        select(TopicMatch.topic, TopicMatch.matched_at, *EVENT_COLUMNS)
+        .join(Mention, Mention.id == TopicMatch.mention_id)
+        .where(TopicMatch.matched_at >= since, TopicMatch.matched_at < until)
+    )
+    if topics is not None:
+        stmt = stmt.where(TopicMatch.topic.in_(topics))
+    if sentiment is not None:
+        stmt = stmt.where(Mention.sentiment_label == sentiment)
+    found: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    with store.session() as session:
+        for row in session.execute(stmt):
+            found[row.topic].append(dict(row._mapping))
+    return dict(found)
+
+
+def negative_mentions_published(
+    store: Store, since: datetime, *, topics: list[str] | None = None, min_engagement: int = 0
+) -> dict[str, list[dict[str, Any]]]:
+    """``{topic: [negative mention dict, ...]}`` published since ``since`` with at least
+    ``min_engagement`` reposts + comments (the candidates for the viral-post check)."""
+    stmt = (
+        select(TopicMatch.topic, *EVENT_COLUMNS)
+        .join(Mention, Mention.id == TopicMatch.mention_id)
+        .where(TopicMatch.published_at >= since, Mention.sentiment_label == "negative")
+        .where(Mention.reposts + Mention.comments >= min_engagement)
+    )
+    if topics is not None:
+        stmt = stmt.where(TopicMatch.topic.in_(topics))
+    found: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    with store.session() as session:
+        for row in session.execute(stmt):
+            found[row.topic].append(dict(row._mapping))
+    return dict(found)
+
+
+def velocities(
+    store: Store, mentions: list[dict[str, Any]], now: datetime, window: timedelta
+) -> dict[int, dict[str, float]]:
+    """Reposts, comments and likes per hour for each mention.
+
+    Over the snapshots of the last ``window`` when there are two or more; otherwise the average
+    since publication (a lower bound of the current rate, and all one crawl can tell).
+    """
+    ids = [m["id"] for m in mentions]
+    history: dict[int, list] = defaultdict(list)
+    with store.session() as session:
+        for start in range(0, len(ids), 500):
+            stmt = (
+                select(EngagementSnapshot)
+                .where(EngagementSnapshot.mention_id.in_(ids[start : start + 500]))
+                .where(EngagementSnapshot.observed_at >= now - window)
+                .order_by(EngagementSnapshot.observed_at)
+            )
+            for snap in session.scalars(stmt):
+                history[snap.mention_id].append(snap)
+    rates: dict[int, dict[str, float]] = {}
+    for m in mentions:
+        snaps = history.get(m["id"], [])
+        if len(snaps) >= 2 and snaps[-1].observed_at > snaps[0].observed_at:
+            first, last = snaps[0], snaps[-1]
+            hours = (last.observed_at - first.observed_at).total_seconds() / 3600
+            rates[m["id"]] = {
+                k: max(0, getattr(last, k) - getattr(first, k)) / hours
+                for k in ("reposts", "comments", "likes")
+            }
+        else:
+            hours = max((now - m["published_at"]).total_seconds() / 3600, 0.25)
+            rates[m["id"]] = {k: m[k] / hours for k in ("reposts", "comments", "likes")}
+    return rates
+
+
+def breakdown(mentions: list[dict[str, Any]], n: int = 8) -> dict[str, Any]:
+    """Evidence summary of a set of mention dicts: keywords, causes, platforms, copy share."""
+    keywords: Counter[str] = Counter()
+    causes: Counter[str] = Counter()
+    platforms: Counter[str] = Counter()
+    clusters: Counter[int] = Counter()
+    for m in mentions:
+        keywords.update(set(m.get("keywords") or ()))
+        if m.get("cause"):
+            causes[m["cause"]] += 1
+        platforms[m["platform"]] += 1
+        if m.get("cluster_id") is not None:
+            clusters[m["cluster_id"]] += 1
+    # A mention is a near-duplicate when its cluster holds another mention of this set.
+    copies = sum(size for size in clusters.values() if size > 1)
+    return {
+        "keywords": keywords.most_common(n),
+        "causes": causes.most_common(),
+        "platform_counts": dict(platforms.most_common()),
+        "near_duplicate_share": round(copies / len(mentions), 3) if mentions else 0.0,
+    }
