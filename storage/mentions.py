@@ -105,21 +105,26 @@ def _newest_per_key(rows: Iterable[MentionRow]) -> list[MentionRow]:
     return [newest[k] for k in sorted(newest)]
 
 
-def upsert_mentions(store: Store, rows: Iterable[MentionRow]) -> UpsertResult:
+def upsert_mentions(
+    store: Store, rows: Iterable[MentionRow], now: datetime | None = None
+) -> UpsertResult:
     """Insert new mentions, refresh known ones, append snapshots and topic matches.
 
-    Each batch of :data:`BATCH_ROWS` is one transaction, so a failure loses no earlier batch and
-    leaves no half-written one.
+    ``now`` (default: the clock) stamps ``first_seen_at`` and ``topic_match.matched_at``;
+    simulations and tests pass their own. Each batch of :data:`BATCH_ROWS` is one transaction, so
+    a failure loses no earlier batch and leaves no half-written one.
     """
     ordered = _newest_per_key(rows)
     total = UpsertResult()
     for start in range(0, len(ordered), BATCH_ROWS):
         with store.session() as session:
-            total += _upsert_batch(session, ordered[start : start + BATCH_ROWS])
+            total += _upsert_batch(
+                session, ordered[start : start + BATCH_ROWS], now or datetime.now(UTC)
+            )
     return total
 
 
-def _upsert_batch(session: Session, rows: list[MentionRow]) -> UpsertResult:
+def _upsert_batch(session: Session, rows: list[MentionRow], now: datetime) -> UpsertResult:
     keys = [(r["platform"], r["post_id"]) for r in rows]
     key_cols = tuple_(Mention.platform, Mention.post_id)
     before = {
@@ -133,7 +138,6 @@ def _upsert_batch(session: Session, rows: list[MentionRow]) -> UpsertResult:
             ).where(key_cols.in_(keys))
         )
     }
-    now = datetime.now(UTC)
     values = []
     for row in rows:
         value = {k: v for k, v in row.items() if k != "topics"}
