@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AnyHttpUrl,
@@ -41,6 +42,13 @@ class RuleConfig(_Strict):
     topics: list[str] = Field(default_factory=list, description="empty = every topic")
     options: dict = Field(default_factory=dict)
 
+    @model_validator(mode="after")
+    def _options_fit_the_kind(self) -> RuleConfig:
+        from alerts.rules import parse_options  # the detectors import this module's neighbours
+
+        parse_options(self.kind, self.options)
+        return self
+
 
 class EmailChannel(_Strict):
     type: Literal["email"]
@@ -55,25 +63,60 @@ class EmailChannel(_Strict):
         return value
 
 
-class DingTalkChannel(_Strict):
+def check_http_url(value: str) -> str:
+    """``value`` if it is an absolute http(s) URL with a host, else a ValueError."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {value[:40]!r}")
+    return value
+
+
+class _WebhookSecret(_Strict):
+    """A channel whose URL is a secret: checked at load when written inline, else when sent."""
+
+    @model_validator(mode="after")
+    def _inline_url(self):
+        webhook = getattr(self, "webhook", None)
+        if webhook is not None and webhook.value is not None:
+            try:
+                check_http_url(webhook.reveal())
+            except ValueError:
+                # Never echo the value: the URL carries the robot's token.
+                raise ValueError("webhook: not an http(s) URL") from None
+        return self
+
+
+class DingTalkChannel(_WebhookSecret):
     type: Literal["dingtalk"]
     webhook: SecretRef = Field(description="robot URL with its access_token")
     secret: SecretRef | None = Field(None, description="signing secret (SEC...)")
-    at_mobiles: list[str] = Field(default_factory=list)
+    at_mobiles: list[str] = Field(default_factory=list, description="@ed on critical alerts")
+
+    @field_validator("at_mobiles")
+    @classmethod
+    def _mobiles(cls, value: list[str]) -> list[str]:
+        for mobile in value:
+            if not mobile.lstrip("+").replace("-", "").isdigit():
+                raise ValueError(f"not a mobile number: {mobile!r}")
+        return value
 
 
 class WeComChannel(_Strict):
     type: Literal["wecom"]
     key: SecretRef = Field(description="the webhook key")
+    base_url: str = Field("https://qyapi.weixin.qq.com", description="API root (tests, proxies)")
+
+    _url = field_validator("base_url")(lambda cls, v: check_http_url(v).rstrip("/"))
 
 
-class FeishuChannel(_Strict):
+class FeishuChannel(_WebhookSecret):
     type: Literal["feishu"]
     webhook: SecretRef
-    secret: SecretRef | None = None
+    secret: SecretRef | None = Field(None, description="signing secret (签名校验)")
+    msg_type: Literal["interactive", "text"] = "interactive"
 
 
-class SlackChannel(_Strict):
+class SlackChannel(_WebhookSecret):
     type: Literal["slack"]
     webhook: SecretRef
 
@@ -129,6 +172,40 @@ class SmtpConfig(_Strict):
     password: SecretRef | None = None
     sender: str = "yuqing@localhost"
     timeout_seconds: float = Field(30, gt=0)
+    ca_file: Path | None = Field(None, description="CA bundle for a server with a private CA")
+
+
+class DeliveryConfig(_Strict):
+    """How the outbox retries, paces and gives up; the defaults suit production."""
+
+    max_age_minutes: int = Field(720, ge=1, description="give up (state failed) after this")
+    backoff_seconds: float = Field(30, gt=0, description="first retry delay, doubled each time")
+    backoff_max_seconds: float = Field(900, gt=0)
+    lease_seconds: float = Field(
+        300, gt=0, description="a send not finished by then is treated as interrupted"
+    )
+    http_timeout_seconds: float = Field(10, gt=0)
+    in_doubt: Literal["resend", "hold"] = Field(
+        "resend",
+        description="a send whose outcome is unknown (timeout after the request, crash): "
+        "resend it marked as a possible duplicate, or hold it for an operator",
+    )
+    bundle_max: int = Field(10, ge=1, le=50, description="incidents per IM message at most")
+    rate_per_minute: dict[str, float] = Field(
+        default_factory=dict, description="override a channel type's pace, e.g. dingtalk = 10"
+    )
+    incident_url: str | None = Field(
+        None, description="link to an incident, e.g. https://yuqing.example.com/incidents/{id}"
+    )
+
+    @field_validator("incident_url")
+    @classmethod
+    def _incident_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if "{id}" not in value:
+            raise ValueError("must contain {id}, the place of the incident number")
+        return check_http_url(value)
 
 
 class AlertsConfig(_Strict):
@@ -141,6 +218,7 @@ class AlertsConfig(_Strict):
     routes: list[RouteConfig] = Field(default_factory=list)
     default_receiver: str | None = None
     smtp: SmtpConfig | None = None
+    delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
 
     @model_validator(mode="after")
     def _cross_references(self) -> AlertsConfig:
@@ -177,3 +255,15 @@ class AlertsConfig(_Strict):
                     if isinstance(value, SecretRef):
                         found.append((f"alerts.receivers[{r}].channels[{c}].{field}", value))
         return found
+
+    def channels(self) -> list[tuple[str, ReceiverConfig, Channel]]:
+        """Every channel with its id ``"{receiver}/{index}:{type}"`` and its receiver."""
+        return [
+            (channel_id(receiver.name, i, channel), receiver, channel)
+            for receiver in self.receivers
+            for i, channel in enumerate(receiver.channels)
+        ]
+
+
+def channel_id(receiver: str, index: int, channel) -> str:
+    return f"{receiver}/{index}:{channel.type}"

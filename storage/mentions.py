@@ -90,6 +90,16 @@ class UpsertResult:
         return self
 
 
+def _default(column: str):
+    """The model's Python-side default of a ``mention`` column (None when it has none)."""
+    default = Mention.__table__.c[column].default
+    if default is None:
+        return None
+    if default.is_callable:
+        return default.arg(None)
+    return default.arg
+
+
 def _insert(session: Session, model):
     return (postgresql if session.bind.dialect.name == "postgresql" else sqlite).insert(model)
 
@@ -145,11 +155,11 @@ def _upsert_batch(session: Session, rows: list[MentionRow], now: datetime) -> Up
         value.setdefault("extra", {})
         value["first_seen_at"] = now
         values.append(value)
-    # Every statement in a multi-row INSERT needs the same columns.
+    # Every row of a multi-row INSERT needs the same columns: fill gaps with column defaults.
     columns = set().union(*values)
     for value in values:
         for column in columns - value.keys():
-            value[column] = None
+            value[column] = _default(column)
 
     stmt = _insert(session, Mention).values(values)
     stmt = stmt.on_conflict_do_update(

@@ -70,4 +70,3 @@ def check(
         observed=round(rate["reposts"] + rate["comments"], 1),
         posts=[dict(p, velocity=r) for _, _, p, r in scored[:3]],
     )
-

@@ -1,0 +1,286 @@
+"""One evaluation pass of the alert engine: rules -> signals -> incidents -> notifications.
+
+Per topic, every signal of the pass is grouped into the topic's live incident (one incident per
+event, not one per rule); a new incident's dedup key is ``topic:rule`` of its strongest signal.
+An incident escalates when its severity rises, reminds while it stays unacknowledged past the
+repeat interval, and resolves once no rule has signalled for the hold period. Silences mute
+notifications (the incident is still recorded); a critical incident absorbs the warnings of its
+topic because they group into it.
+
+Notifications go to ``notify`` (the outbox's ``enqueue``). The notification is queued *before*
+its sequence number is recorded on the incident, and its idempotency key holds that number, so a
+crash between the two steps re-queues the same key, which the outbox ignores: nothing is lost and
+nothing is sent twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from alerts.detectors import crisis_words, influencer, share, viral
+from alerts.evidence import build_evidence
+from alerts.rules import Rule, build_rules
+from alerts.severity import max_severity, severity_rank
+from alerts.signals import Signal
+from alerts.spike_rule import evaluate_spikes
+from storage import aggregates, incidents
+from storage.db import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TopicInfo:
+    name: str
+    # Brand words: the topic's keywords, used by the crisis-word check ("near a brand name").
+    brands: tuple[str, ...]
+
+
+@dataclass
+class EvaluationResult:
+    signals: list[Signal] = field(default_factory=list)
+    opened: list[int] = field(default_factory=list)
+    escalated: list[int] = field(default_factory=list)
+    reminded: list[int] = field(default_factory=list)
+    resolved: list[int] = field(default_factory=list)
+    notifications: list[dict[str, Any]] = field(default_factory=list)
+    muted: int = 0
+
+
+class AlertEngine:
+    def __init__(
+        self,
+        store: Store,
+        alerts_config,
+        topics: list[TopicInfo],
+        notify: Callable[[dict[str, Any]], Any] | None = None,
+    ):
+        self.store = store
+        self.config = alerts_config
+        self.topics = {t.name: t for t in topics}
+        self.rules = build_rules(alerts_config.rules)
+        self.notify = notify
+        self.language = alerts_config.language
+
+    # -- signals ------------------------------------------------------------------------------
+
+    def collect_signals(self, now: datetime) -> list[Signal]:
+        signals: list[Signal] = []
+        for rule in self.rules:
+            topics = [t for t in self.topics if rule.applies_to(t)]
+            if not topics:
+                continue
+            check = getattr(self, f"_check_{rule.kind}")
+            signals.extend(check(rule, topics, now))
+        return signals
+
+    def _check_negative_spike(self, rule: Rule, topics: list[str], now: datetime) -> list[Signal]:
+        return evaluate_spikes(
+            self.store, rule, topics, now, self.config.bucket_minutes, self.language
+        )
+
+    def _check_negative_share(self, rule: Rule, topics: list[str], now: datetime) -> list[Signal]:
+        opts = rule.options
+        window_start = now - timedelta(minutes=opts.window_minutes)
+        window = self._totals(window_start, now, topics)
+        baseline = self._totals(
+            window_start - timedelta(days=opts.baseline_days), window_start, topics
+        )
+        found = []
+        for topic in topics:
+            signal = share.check(
+                rule.name,
+                topic,
+                window.get(topic, (0, 0)),
+                baseline.get(topic, (0, 0)),
+                opts,
+                self.language,
+            )
+            if signal:
+                found.append(signal)
+        return found
+
+    def _totals(
+        self, since: datetime, until: datetime, topics: list[str]
+    ) -> dict[str, tuple[int, int]]:
+        width = max(1, int((until - since).total_seconds() // 60))
+        counts = aggregates.bucket_counts(
+            self.store, since, until, width, topics=topics, backfill_hours=24 * 365
+        )
+        return {
+            topic: (sum(t for t, _ in buckets.values()), sum(n for _, n in buckets.values()))
+            for topic, buckets in counts.items()
+        }
+
+    def _check_viral_post(self, rule: Rule, topics: list[str], now: datetime) -> list[Signal]:
+        opts = rule.options
+        candidates = aggregates.negative_mentions_published(
+            self.store,
+            now - timedelta(hours=opts.window_hours),
+            topics=topics,
+            min_engagement=opts.min_engagement,
+        )
+        every = [m for posts in candidates.values() for m in posts]
+        rates = aggregates.velocities(
+            self.store, every, now, timedelta(minutes=opts.velocity_window_minutes)
+        )
+        found = []
+        for topic, posts in candidates.items():
+            signal = viral.check(rule.name, topic, posts, rates, opts, self.language)
+            if signal:
+                found.append(signal)
+        return found
+
+    def _check_influencer_post(self, rule: Rule, topics: list[str], now: datetime) -> list[Signal]:
+        opts = rule.options
+        recent = aggregates.recent_mentions(
+            self.store,
+            now - timedelta(minutes=opts.window_minutes),
+            now,
+            topics=topics,
+            sentiment="negative",
+        )
+        found = []
+        for topic, posts in recent.items():
+            signal = influencer.check(rule.name, topic, posts, opts, self.language)
+            if signal:
+                found.append(signal)
+        return found
+
+    def _check_crisis_words(self, rule: Rule, topics: list[str], now: datetime) -> list[Signal]:
+        opts = rule.options
+        recent = aggregates.recent_mentions(
+            self.store, now - timedelta(minutes=opts.window_minutes), now, topics=topics
+        )
+        found = []
+        for topic, posts in recent.items():
+            brands = list(self.topics[topic].brands)
+            signal = crisis_words.check(rule.name, topic, brands, posts, opts, self.language)
+            if signal:
+                found.append(signal)
+        return found
+
+    # -- incidents ----------------------------------------------------------------------------
+
+    def evaluate(self, now: datetime | None = None) -> EvaluationResult:
+        """One pass at ``now`` (default: the current time)."""
+        now = (now or datetime.now(UTC)).astimezone(UTC)
+        result = EvaluationResult(signals=self.collect_signals(now))
+        by_topic: dict[str, list[Signal]] = {}
+        for signal in result.signals:
+            by_topic.setdefault(signal.topic, []).append(signal)
+        live = incidents.live_incidents(self.store)
+        silences = incidents.active_silences(self.store, now)
+
+        for topic, signals in by_topic.items():
+            self._on_signals(topic, signals, live.get(topic), now, silences, result)
+        hold = timedelta(minutes=self.config.resolve_hold_minutes)
+        for topic, incident in live.items():
+            if topic not in by_topic and now - incident["last_seen_at"] >= hold:
+                resolved, changed = incidents.resolve_incident(
+                    self.store, incident["id"], now, "yuqing", self._text("auto_resolved")
+                )
+                if changed:
+                    result.resolved.append(incident["id"])
+        self.announce_resolutions(now, result)
+        return result
+
+    def announce_resolutions(
+        self, now: datetime, result: EvaluationResult | None = None
+    ) -> EvaluationResult:
+        """Notify every resolved incident whose opening was announced but whose end was not yet
+        (auto-resolved this pass, resolved by hand, or left over from a crash)."""
+        result = result or EvaluationResult()
+        silences = incidents.active_silences(self.store, now)
+        for incident in incidents.unnotified_resolutions(self.store):
+            self._send(incident, "resolved", incident["severity"], now, silences, result)
+        return result
+
+    def _on_signals(self, topic, signals, incident, now, silences, result) -> None:
+        strongest = max(signals, key=lambda s: severity_rank(s.severity))
+        severity = max_severity(*(s.severity for s in signals))
+        if incident is None:
+            evidence = build_evidence(self.store, topic, signals, now, now, self.language)
+            incident = incidents.create_incident(
+                self.store,
+                topic=topic,
+                rule=strongest.rule,
+                severity=severity,
+                rules=sorted({s.rule for s in signals}),
+                now=now,
+                evidence=evidence,
+            )
+            if incident is None:  # another evaluator opened it a moment ago; it will notify
+                return
+            result.opened.append(incident["id"])
+        else:
+            severity = max_severity(severity, incident["severity"])
+            evidence = build_evidence(
+                self.store, topic, signals, now, incident["opened_at"], self.language
+            )
+            incident = incidents.update_incident(
+                self.store,
+                incident["id"],
+                severity=severity,
+                last_seen_at=now,
+                evidence=evidence,
+                rules=sorted(set(incident["rules"]) | {s.rule for s in signals}),
+            )
+        notified = incident["notified_severity"]
+        if notified is None:
+            event = "opened"
+        elif severity_rank(severity) > severity_rank(notified):
+            event = "escalated"
+            result.escalated.append(incident["id"])
+        elif incident["status"] == "open" and now - incident["last_notified_at"] >= timedelta(
+            minutes=self.config.repeat_interval_minutes
+        ):
+            event = "reminder"
+            result.reminded.append(incident["id"])
+        else:
+            return
+        self._send(incident, event, severity, now, silences, result)
+
+    def _send(self, incident, event, severity, now, silences, result) -> None:
+        if any(_silences(s, incident) for s in silences):
+            result.muted += 1
+            return
+        notification = {
+            "incident_id": incident["id"],
+            "event": event,
+            "sequence": incident["sequence"] + 1,
+            "topic": incident["topic"],
+            "rule": incident["rule"],
+            "rules": list(incident["rules"]),
+            "severity": severity,
+            "previous_severity": incident["notified_severity"],
+            "status": incident["status"],
+            "opened_at": incident["opened_at"].isoformat(),
+            "last_seen_at": incident["last_seen_at"].isoformat(),
+            "resolved_at": incident["resolved_at"].isoformat() if incident["resolved_at"] else None,
+            "platforms": sorted(incident["evidence"].get("platform_counts", {})),
+            "evidence": incident["evidence"],
+        }
+        if self.notify is not None:
+            self.notify(notification)
+        incidents.record_notification(self.store, incident["id"], severity, now)
+        result.notifications.append(notification)
+
+    def _text(self, key: str) -> str:
+        return _TEXTS[self.language][key]
+
+
+def _silences(silence: dict[str, Any], incident: dict[str, Any]) -> bool:
+    if silence["topic"] and silence["topic"] != incident["topic"]:
+        return False
+    return not silence["rule"] or silence["rule"] in incident["rules"]
+
+
+_TEXTS = {
+    "zh": {"auto_resolved": "信号已回落至基线，自动解除"},
+    "en": {"auto_resolved": "signal back at baseline; resolved automatically"},
+}
