@@ -96,7 +96,12 @@ def run(config, store, at, outbox):
 
 def test_crisis_word_opens_then_resolves_after_hold(store):
     config, outbox = make_config(CRISIS), Outbox()
-    add(store, T0, post(T0, "星澜咖啡门店起火了，大家注意安全"), post(T0, "青禾手机很好用", topic="青禾手机"))
+    add(
+        store,
+        T0,
+        post(T0, "星澜咖啡门店起火了，大家注意安全"),
+        post(T0, "青禾手机很好用", topic="青禾手机"),
+    )
     result = run(config, store, T0 + timedelta(minutes=1), outbox)
     [incident] = incidents.list_incidents(store)
     assert incident["topic"] == "星澜咖啡"
@@ -124,7 +129,11 @@ def test_crisis_word_opens_then_resolves_after_hold(store):
 
 def test_brand_word_must_be_near_the_crisis_word(store):
     config, outbox = make_config(CRISIS), Outbox()
-    far = "星澜咖啡" + "。今天天气很好，我们去公园散步，看了电影，吃了晚饭，还聊了很多事情，" * 2 + "曝光"
+    far = (
+        "星澜咖啡"
+        + "。今天天气很好，我们去公园散步，看了电影，吃了晚饭，还聊了很多事情，" * 2
+        + "曝光"
+    )
     add(store, T0, post(T0, far))
     run(config, store, T0 + timedelta(minutes=1), outbox)
     assert outbox.sent == []
@@ -136,10 +145,17 @@ def test_escalation_and_grouping_into_one_incident(store):
     run(config, store, T0 + timedelta(minutes=1), outbox)
     at = T0 + timedelta(minutes=5)
     add(
-        store, at,
+        store,
+        at,
         post(at, "星澜咖啡召回问题批次"),
-        post(at, "星澜咖啡食物中毒事件", author_name="城市晚报", author_followers=3_000_000,
-             author_verified=True, author_verified_type=3),
+        post(
+            at,
+            "星澜咖啡食物中毒事件",
+            author_name="城市晚报",
+            author_followers=3_000_000,
+            author_verified=True,
+            author_verified_type=3,
+        ),
     )
     result = run(config, store, at + timedelta(minutes=1), outbox)
     [incident] = incidents.list_incidents(store)
@@ -156,14 +172,19 @@ def test_escalation_and_grouping_into_one_incident(store):
 
 
 def test_reminder_until_acknowledged(store):
-    config, outbox = make_config(CRISIS.replace("window_minutes = 30", "window_minutes = 120")), Outbox()
+    config, outbox = (
+        make_config(CRISIS.replace("window_minutes = 30", "window_minutes = 120")),
+        Outbox(),
+    )
     add(store, T0, post(T0, "星澜咖啡维权群已经建了"))
     run(config, store, T0 + timedelta(minutes=1), outbox)
     run(config, store, T0 + timedelta(minutes=20), outbox)
     run(config, store, T0 + timedelta(minutes=32), outbox)
     assert [e for _, e, _ in outbox.events()] == ["opened", "reminder"]
     [incident] = incidents.list_incidents(store)
-    incidents.acknowledge_incident(store, incident["id"], T0 + timedelta(minutes=33), "王经理", "已联系门店")
+    incidents.acknowledge_incident(
+        store, incident["id"], T0 + timedelta(minutes=33), "王经理", "已联系门店"
+    )
     run(config, store, T0 + timedelta(minutes=70), outbox)
     assert [e for _, e, _ in outbox.events()] == ["opened", "reminder"]
     shown = incidents.get_incident(store, incident["id"])
@@ -171,10 +192,19 @@ def test_reminder_until_acknowledged(store):
 
 
 def test_silence_mutes_then_lets_through(store):
-    config, outbox = make_config(CRISIS.replace("window_minutes = 30", "window_minutes = 120")), Outbox()
+    config, outbox = (
+        make_config(CRISIS.replace("window_minutes = 30", "window_minutes = 120")),
+        Outbox(),
+    )
     incidents.add_silence(
-        store, topic="星澜咖啡", rule=None, starts_at=T0, ends_at=T0 + timedelta(minutes=15),
-        now=T0, author="ops", comment="planned PR event",
+        store,
+        topic="星澜咖啡",
+        rule=None,
+        starts_at=T0,
+        ends_at=T0 + timedelta(minutes=15),
+        now=T0,
+        author="ops",
+        comment="planned PR event",
     )
     add(store, T0, post(T0, "星澜咖啡315曝光"))
     result = run(config, store, T0 + timedelta(minutes=1), outbox)
@@ -190,8 +220,12 @@ def test_manual_resolve_notifies_once(store):
     run(config, store, T0 + timedelta(minutes=1), outbox)
     [incident] = incidents.list_incidents(store)
     at = T0 + timedelta(minutes=2)
-    assert close_incident(config, store, incident["id"], author="王经理", note="已处理", now=at, notify=outbox)
-    assert not close_incident(config, store, incident["id"], author="x", note=None, now=at, notify=outbox)
+    assert close_incident(
+        config, store, incident["id"], author="王经理", note="已处理", now=at, notify=outbox
+    )
+    assert not close_incident(
+        config, store, incident["id"], author="x", note=None, now=at, notify=outbox
+    )
     assert [e for _, e, _ in outbox.events()] == ["opened", "resolved"]
 
 
@@ -223,7 +257,14 @@ def _baseline(store, negative_share: float, start: datetime, hours: int, per_hou
     rng = random.Random(7)
     for h in range(hours):
         at = start + timedelta(hours=h)
-        add(store, at, *[post(at, "星澜咖啡", negative=rng.random() < negative_share) for _ in range(per_hour)])
+        add(
+            store,
+            at,
+            *[
+                post(at, "星澜咖啡", negative=rng.random() < negative_share)
+                for _ in range(per_hour)
+            ],
+        )
 
 
 def test_negative_share_rise_fires_but_a_campaign_does_not(store):
@@ -259,7 +300,10 @@ def test_viral_post_from_engagement_snapshots(store):
     later = T0 + timedelta(hours=1)
     add(store, later, dict(first, crawled_at=later, reposts=3100, comments=400))
     run(config, store, later + timedelta(minutes=1), outbox)
-    assert [(e, s) for _, e, s in outbox.events()] == [("opened", "info"), ("escalated", "critical")]
+    assert [(e, s) for _, e, s in outbox.events()] == [
+        ("opened", "info"),
+        ("escalated", "critical"),
+    ]
     top = outbox.sent[-1]["evidence"]["top_posts"][0]
     assert top["reposts"] == 3100
 

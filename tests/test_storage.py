@@ -276,5 +276,7 @@ def test_rows_with_different_fields_in_one_batch(store):
     sparse = {k: v for k, v in row("2").items() if k not in ("reposts", "keywords", "author_name")}
     upsert_mentions(store, [row("1", author_verified=True), sparse])
     got = {m["post_id"]: m for m in find_mentions(store)}
-    assert got["2"]["reposts"] == 0 and got["2"]["keywords"] == [] and not got["2"]["author_verified"]
+    assert (
+        got["2"]["reposts"] == 0 and got["2"]["keywords"] == [] and not got["2"]["author_verified"]
+    )
     assert got["1"]["author_verified"] is True
