@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
 from pipeline import exit_codes
+from pipeline.cli_crawl import crawl_command
 from pipeline.config import EXAMPLE_PATH, Config, ConfigError, load_config
 from pipeline.logs import setup_logging
 from pipeline.output import format_option, terminal_safe, write_rows
@@ -344,6 +345,9 @@ def demo(workdir: Path) -> None:
     from pipeline.demo import run_demo
 
     run_demo(workdir, Console(width=None if sys.stdout.isatty() else 160))
+
+
+cli.add_command(crawl_command)
 
 
 def main() -> None:
