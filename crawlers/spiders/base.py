@@ -1,0 +1,194 @@
+"""What every yuqing spider shares: the topic argument, per-stream incremental paging, block
+handling and field-problem counters.
+
+A *stream* is one newest-first listing the spider pages through: one search term, one forum
+board, one feed. For each stream the crawl-state extension (``pipeline/crawl_state.py``) sets
+``watermarks[stream]``, the newest post time of the last *complete* pass. The spider pages until
+it reaches ``watermark - overlap`` and reports per stream how far it got; only a complete stream
+moves its watermark, so an interrupted or failed run is simply re-covered by the next one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import scrapy
+from scrapy import signals
+from scrapy.downloadermiddlewares.retry import get_retry_request
+from scrapy.exceptions import CloseSpider
+
+
+@dataclass
+class StreamProgress:
+    pages: int = 0
+    newest: datetime | None = None
+    # Why paging stopped: "caught_up" (reached the watermark), "end" (no more pages),
+    # "max_pages"; None while still paging.
+    stopped: str | None = None
+    failed: str | None = None  # the first error that left a hole in this stream
+
+    @property
+    def complete(self) -> bool:
+        return self.stopped in ("caught_up", "end") and self.failed is None
+
+
+class MentionSpider(scrapy.Spider):
+    """Base class: subclasses set ``name`` and ``platform`` and yield ``MentionItem``s."""
+
+    platform: str = ""
+    # True when the spider needs a topic to know what to search for.
+    topic_required = False
+
+    def __init__(self, topic: str | None = None, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.topic = topic or None
+        # Set by the crawl-state extension before the first request.
+        self.watermarks: dict[str, datetime] = {}
+        self.progress: dict[str, StreamProgress] = {}
+        self.close_message: str | None = None
+
+    def _set_crawler(self, crawler) -> None:
+        super()._set_crawler(crawler)
+        crawler.signals.connect(self._on_spider_error, signal=signals.spider_error)
+
+    async def start(self):
+        self.setup()
+        for request in self.first_requests():
+            yield request
+
+    def setup(self) -> None:
+        """Read settings. Not in __init__ or _set_crawler: the config add-on (and so the
+        topics, forums and base URLs) is applied after the spider object is created."""
+        settings = self.settings
+        self.max_pages = settings.getint("CRAWL_MAX_PAGES", 20)
+        self.overlap = timedelta(minutes=settings.getfloat("CRAWL_OVERLAP_MINUTES", 30))
+        self.max_block_retries = settings.getint("RETRY_TIMES", 3)
+        self.thread_max_pages = settings.getint("THREAD_MAX_PAGES", 5)
+        clock = settings.get("YUQING_CLOCK")
+        self.fixed_now = datetime.fromisoformat(clock) if clock else None
+
+    def first_requests(self):
+        """The first request of each stream."""
+        return []
+
+    # -- time ---------------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """ "Now" for relative dates; ``YUQING_CLOCK`` pins it in tests."""
+        return self.fixed_now or datetime.now(UTC)
+
+    def crawled_at(self) -> str:
+        return datetime.now(UTC).isoformat()
+
+    # -- topics -------------------------------------------------------------------------------
+
+    def search_terms(self) -> list[str]:
+        """What to type into the site's search box for the topic: one query per `any` keyword,
+        each with all `must` keywords, as configured (``YUQING_TOPICS``); else the topic name."""
+        if not self.topic:
+            return []
+        rule = (self.settings.getdict("YUQING_TOPICS") or {}).get(self.topic)
+        if not rule:
+            return [self.topic]
+        must = list(rule.get("must") or [])
+        anys = list(rule.get("any") or [])
+        if not anys:
+            return [" ".join(must)]
+        return [" ".join([*must, word]) for word in anys]
+
+    def topics(self) -> list[str]:
+        return [self.topic] if self.topic else []
+
+    # -- incremental paging -------------------------------------------------------------------
+
+    def stream(self, name: str) -> StreamProgress:
+        return self.progress.setdefault(name, StreamProgress())
+
+    def stop_before(self, stream: str) -> datetime | None:
+        mark = self.watermarks.get(stream)
+        return mark - self.overlap if mark else None
+
+    def is_known(self, stream: str, published_at: datetime | None) -> bool:
+        """True for posts old enough that a previous complete run stored them."""
+        cutoff = self.stop_before(stream)
+        return bool(cutoff and published_at and published_at <= cutoff)
+
+    def page_done(self, stream: str, times: list[datetime], has_next: bool = True) -> bool:
+        """Record one listing page (its entries' times, newest-first order not required);
+        True when the next page should be fetched."""
+        progress = self.stream(stream)
+        progress.pages += 1
+        if times:
+            newest = max(times)
+            if progress.newest is None or newest > progress.newest:
+                progress.newest = newest
+        if not times or not has_next:
+            progress.stopped = "end"
+        elif self.is_known(stream, min(times)):
+            progress.stopped = "caught_up"
+        elif progress.pages >= self.max_pages:
+            progress.stopped = "max_pages"
+        if progress.stopped:
+            self.crawler.stats.inc_value(f"yuqing/streams/{progress.stopped}")
+            return False
+        return True
+
+    def stream_failed(self, stream: str | None, kind: str) -> None:
+        if stream is not None:
+            progress = self.stream(stream)
+            progress.failed = progress.failed or kind
+
+    # -- errors -------------------------------------------------------------------------------
+
+    def field_problem(self, name: str) -> None:
+        """A field that could not be read becomes a counter, never a crash."""
+        self.crawler.stats.inc_value(f"yuqing/field/{self.name}/{name}")
+
+    def request_failed(self, failure):
+        """Errback of every request: the stream it belongs to now has a hole."""
+        request = failure.request
+        response = getattr(failure.value, "response", None)
+        kind = f"http_{response.status}" if response is not None else type(failure.value).__name__
+        self.crawler.stats.inc_value(f"yuqing/errors/gave_up/{kind}")
+        self.stream_failed(request.meta.get("stream"), kind)
+        self.logger.error("giving up on %s: %s", request.url, kind)
+        return self.after_failure(request, kind)
+
+    def after_failure(self, request, kind: str):
+        """Hook: a spider can end the run on some failures (e.g. Weibo's ban codes)."""
+        return None
+
+    def _on_spider_error(self, failure, response, spider):
+        if spider is self:
+            self.crawler.stats.inc_value(f"yuqing/errors/parse/{type(failure.value).__name__}")
+            self.stream_failed(response.meta.get("stream"), "parse_error")
+
+    def retry_or_close(self, response, reason: str, close_reason: str | None = "blocked") -> list:
+        """A page that is a block, garbage or cut short: retry it with backoff (use as
+        ``yield from self.retry_or_close(...)``). Once retries are used up, the stream has a
+        hole; with a ``close_reason`` the run also ends, with a message saying what happened
+        (a block rarely lifts within one run)."""
+        self.crawler.stats.inc_value(f"yuqing/errors/{reason}")
+        retry = get_retry_request(
+            response.request,
+            spider=self,
+            reason=reason,
+            max_retry_times=self.max_block_retries,
+        )
+        if retry is not None:
+            return [retry]
+        self.stream_failed(response.meta.get("stream"), reason)
+        self.logger.error("%s at %s after %d retries", reason, response.url, self.max_block_retries)
+        if close_reason:
+            self.end_run(
+                close_reason,
+                f"{reason} at {response.url} after {self.max_block_retries} retries",
+            )
+        return []
+
+    def end_run(self, reason: str, message: str):
+        """End the run (raises CloseSpider); the message lands in the crawl-run record."""
+        self.close_message = self.close_message or message
+        self.logger.error("%s: %s", reason, message)
+        raise CloseSpider(reason)

@@ -1,0 +1,142 @@
+"""Running a crawl: one ``scrapy crawl`` process per (spider, topic), with a timeout.
+
+Scrapy runs in its own process because Twisted's reactor cannot be restarted inside a daemon.
+The ``crawl_run`` record is created here first, so even a crawler that is killed or crashes
+leaves a record saying so; the crawl-state extension inside the process fills in the outcome
+and stats. The spider also closes itself at the timeout (``CLOSESPIDER_TIMEOUT``) and this
+process kills it only if that graceful close hangs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.config import Config
+from storage.db import Store
+from storage.models import CrawlRun
+from storage.runs import finish_run, start_run
+
+log = logging.getLogger(__name__)
+
+SPIDERS = ("weibo", "tieba", "discuz", "news")
+# Spiders that need a topic to search for; the others browse configured boards and feeds.
+TOPIC_SPIDERS = ("weibo",)
+# How long a graceful close (flushing the store, writing stats) may take after the timeout.
+GRACE_SECONDS = 60
+
+
+@dataclass
+class CrawlResult:
+    run_id: int
+    spider: str
+    topic: str | None
+    status: str
+    message: str | None
+    pages: int
+    items: int
+    errors: int
+    returncode: int | None
+    seconds: float
+    output: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("finished", "partial")
+
+
+def crawl_topics(config: Config, spider: str) -> list[str | None]:
+    """The topics one `yuqing crawl SPIDER` run covers when no topic is given."""
+    if spider not in TOPIC_SPIDERS:
+        return [None]
+    return [t.name for t in config.topics if spider in t.platforms]
+
+
+def scrapy_command(spider: str, topic: str | None, settings: dict[str, object]) -> list[str]:
+    command = [sys.executable, "-m", "scrapy", "crawl", spider]
+    if topic:
+        command += ["-a", f"topic={topic}"]
+    for name, value in settings.items():
+        command += ["-s", f"{name}={value}"]
+    return command
+
+
+def run_crawl(
+    spider: str,
+    topic: str | None,
+    config: Config,
+    *,
+    timeout_seconds: float | None = None,
+    full: bool = False,
+    settings: dict[str, object] | None = None,
+    capture_output: bool = False,
+) -> CrawlResult:
+    """Run one crawl to its end (or timeout) and return its recorded outcome."""
+    if spider not in SPIDERS:
+        raise ValueError(f"unknown spider {spider!r} (one of {', '.join(SPIDERS)})")
+    timeout = timeout_seconds or config.crawl.timeout_minutes * 60
+    store = Store.open(config.database_url())
+    try:
+        run_id = start_run(store, spider, topic)
+        overrides: dict[str, object] = {
+            "YUQING_CRAWL_RUN_ID": run_id,
+            "CLOSESPIDER_TIMEOUT": timeout,
+        }
+        if config.source and Path(config.source).is_file():
+            overrides["YUQING_CONFIG"] = Path(config.source).resolve()
+        if full:
+            overrides["CRAWL_FULL"] = True
+        overrides.update(settings or {})
+        env = dict(os.environ, SCRAPY_SETTINGS_MODULE="crawlers.settings")
+        # The child must store where this process reads, whatever its working folder.
+        env["YUQING_DATABASE_URL"] = config.database_url()
+        started = time.monotonic()
+        returncode: int | None
+        output = None
+        try:
+            done = subprocess.run(
+                scrapy_command(spider, topic, overrides),
+                env=env,
+                timeout=timeout + GRACE_SECONDS,
+                stdout=subprocess.PIPE if capture_output else None,
+                stderr=subprocess.STDOUT if capture_output else None,
+                text=True if capture_output else None,
+                check=False,
+            )
+            returncode, output = done.returncode, done.stdout
+        except subprocess.TimeoutExpired as exc:
+            returncode = None
+            output = exc.output if isinstance(exc.output, str) else None
+        seconds = time.monotonic() - started
+        with store.session() as session:
+            run = session.get(CrawlRun, run_id)
+            status = run.status
+        if status == "running":  # the crawler never got to record its outcome
+            message = (
+                f"killed after {timeout + GRACE_SECONDS:.0f}s (timeout)"
+                if returncode is None
+                else f"crawler exited with code {returncode} before recording its result"
+            )
+            finish_run(store, run_id, "failed", errors=1, message=message)
+        with store.session() as session:
+            run = session.get(CrawlRun, run_id)
+            return CrawlResult(
+                run_id=run_id,
+                spider=spider,
+                topic=topic,
+                status=run.status,
+                message=run.message,
+                pages=run.pages,
+                items=run.items,
+                errors=run.errors,
+                returncode=returncode,
+                seconds=seconds,
+                output=output,
+            )
+    finally:
+        store.close()

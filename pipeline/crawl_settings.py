@@ -1,0 +1,70 @@
+"""Scrapy add-on that turns ``yuqing.toml`` into crawl settings, so the config file is the one
+place to list topics, forums, feeds, limits and politeness, and ``-s NAME=VALUE`` still wins.
+
+Secrets (the Weibo cookie, proxy URLs) never become settings, because Scrapy logs its
+overridden settings; they are handed to the spider process through environment variables.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from alerts.secrets import SecretMissing
+from pipeline.config import ConfigError, load_config
+
+log = logging.getLogger(__name__)
+
+# Equal to the project settings (crawlers/settings.py), which the add-on runs after, so the
+# config wins over those defaults; the command line (-s) and spider settings still win over it.
+PRIORITY = "project"
+
+
+class ConfigSettingsAddon:
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls()
+
+    def update_settings(self, settings) -> None:
+        config = load_config(settings.get("YUQING_CONFIG"))
+        crawl = config.crawl
+        values = {
+            "YUQING_TOPICS": {
+                t.name: {
+                    "must": t.keywords.must,
+                    "any": t.keywords.any,
+                    "platforms": list(t.platforms),
+                }
+                for t in config.topics
+            },
+            "CRAWL_MAX_PAGES": crawl.max_pages,
+            "CRAWL_OVERLAP_MINUTES": crawl.overlap_minutes,
+            "ROBOTSTXT_OBEY": crawl.obey_robots,
+            "DOWNLOAD_DELAY": crawl.download_delay,
+            "AUTOTHROTTLE_START_DELAY": max(crawl.download_delay, 1.0),
+            "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.concurrency_per_domain,
+            "RETRY_TIMES": crawl.retry_times,
+            "CLOSESPIDER_TIMEOUT": crawl.timeout_minutes * 60,
+            "TIEBA_FORUMS": crawl.tieba_forums,
+            "DISCUZ_FORUMS": [forum.model_dump() for forum in crawl.discuz],
+            "NEWS_FEEDS": [feed.model_dump() for feed in crawl.news],
+        }
+        if crawl.user_agents:
+            values["USER_AGENT_LIST"] = crawl.user_agents
+        for platform, url in crawl.base_urls.items():
+            values[f"{platform.upper()}_BASE_URL"] = url
+        for name, value in values.items():
+            settings.set(name, value, priority=PRIORITY)
+
+        self._export_secret(crawl.weibo_cookie, settings.get("WEIBO_COOKIE_ENV"), config.source)
+        self._export_secret(crawl.proxies, settings.get("PROXY_LIST_ENV"), config.source)
+
+    @staticmethod
+    def _export_secret(ref, variable: str | None, source: str) -> None:
+        # An already-set variable wins: that is how ops override a secret for one run.
+        if ref is None or not variable or os.environ.get(variable):
+            return
+        try:
+            os.environ[variable] = ref.reveal()
+        except SecretMissing as exc:
+            raise ConfigError(source, [f"crawl: {exc}"]) from None
