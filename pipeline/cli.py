@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
 from pipeline import exit_codes
+from pipeline.cli_alerts import alerts_group
 from pipeline.cli_crawl import crawl_command
 from pipeline.config import EXAMPLE_PATH, Config, ConfigError, load_config
 from pipeline.logs import setup_logging
@@ -348,6 +349,7 @@ def demo(workdir: Path) -> None:
 
 
 cli.add_command(crawl_command)
+cli.add_command(alerts_group)
 
 
 def main() -> None:

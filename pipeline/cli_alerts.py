@@ -1,0 +1,368 @@
+"""``yuqing alerts ...``: evaluate, list, inspect and close incidents, silences, backtests.
+
+Each command body calls one library function (``pipeline.alerting``, ``storage.incidents``,
+``alerts.backtest``) and prints its result.
+"""
+
+from __future__ import annotations
+
+import getpass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from alerts.severity import severity_name
+from pipeline.output import format_option, terminal_safe, write_rows
+from pipeline.time_args import parse_time_arg
+from storage import incidents
+
+# The root group puts its App (config + store factory) in the context object.
+_pass_app = click.pass_obj
+
+
+def _by_option(func):
+    return click.option(
+        "--by",
+        "author",
+        default=lambda: getpass.getuser(),
+        show_default="current user",
+        help="Who is acting (recorded in the incident's notes).",
+    )(func)
+
+
+def _incident_or_fail(store, incident_id: int) -> dict:
+    found = incidents.get_incident(store, incident_id)
+    if found is None:
+        raise click.ClickException(f"no incident {incident_id}")
+    return found
+
+
+@click.group("alerts")
+def alerts_group() -> None:
+    """Evaluate alert rules and manage incidents.
+
+    \b
+    Example:
+        yuqing alerts evaluate && yuqing alerts list
+    """
+
+
+@alerts_group.command("evaluate")
+@click.option("--at", "at", metavar="TIME", help="Evaluate as of this time (default: now).")
+@_pass_app
+def evaluate_command(app, at: str | None) -> None:
+    """Run one evaluation pass: rules, incidents, notifications into the outbox.
+
+    Cron-friendly: run it every minute (the scheduler daemon does the same).
+
+    \b
+    Example:
+        * * * * *  cd /srv/yuqing && .venv/bin/yuqing alerts evaluate
+    """
+    from pipeline.alerting import evaluate
+
+    now = parse_time_arg(at, app.config.tz) if at else datetime.now(UTC)
+    store = app.store()
+    try:
+        result = evaluate(app.config, store, now)
+    finally:
+        store.close()
+    click.echo(
+        f"{len(result.signals)} signal(s); opened {len(result.opened)}, escalated "
+        f"{len(result.escalated)}, reminded {len(result.reminded)}, resolved "
+        f"{len(result.resolved)}; {len(result.notifications)} notification(s) queued"
+        + (f", {result.muted} muted by silences" if result.muted else "")
+    )
+
+
+@alerts_group.command("list")
+@click.option(
+    "--status",
+    type=click.Choice(["live", "open", "acknowledged", "resolved", "all"]),
+    default="live",
+    show_default=True,
+    help="live = open or acknowledged.",
+)
+@click.option("--topic", help="Only this topic.")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@format_option
+@_pass_app
+def list_command(app, status: str, topic: str | None, limit: int, fmt: str) -> None:
+    """List incidents, newest first.
+
+    \b
+    Example:
+        yuqing alerts list --status all --topic 星澜咖啡
+    """
+    store = app.store()
+    try:
+        rows = incidents.list_incidents(
+            store, status=None if status == "all" else status, topic=topic, limit=limit
+        )
+    finally:
+        store.close()
+    tz, lang = app.config.tz, app.config.alerts.language
+    columns = [
+        "id",
+        "topic",
+        "severity",
+        "status",
+        "rule",
+        "rules",
+        "opened_at",
+        "last_seen_at",
+        "resolved_at",
+    ]
+    table = {
+        "ID": lambda r: r["id"],
+        "级别": lambda r: severity_name(r["severity"], lang),
+        "状态": lambda r: r["status"],
+        "话题": lambda r: r["topic"],
+        "开始": lambda r: r["opened_at"].astimezone(tz).strftime("%m-%d %H:%M"),
+        "最近": lambda r: r["last_seen_at"].astimezone(tz).strftime("%m-%d %H:%M"),
+        "摘要": lambda r: r["evidence"].get("summary", ""),
+    }
+    write_rows(rows, columns, fmt, tz, table_columns=table)
+
+
+@alerts_group.command("show")
+@click.argument("incident_id", type=int)
+@_pass_app
+def show_command(app, incident_id: int) -> None:
+    """Show one incident with its evidence and notes.
+
+    \b
+    Example:
+        yuqing alerts show 12
+    """
+    store = app.store()
+    try:
+        incident = _incident_or_fail(store, incident_id)
+    finally:
+        store.close()
+    print_incident(Console(), incident, app.config.tz, app.config.alerts.language)
+
+
+def print_incident(console: Console, incident: dict, tz, language: str = "zh") -> None:
+    """The incident as a person reads it; every crawled string is printed as inert text."""
+    ev = incident["evidence"]
+
+    def when(moment):
+        return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+    head = Text()
+    head.append(f"【{severity_name(incident['severity'], language)}】", style="bold red")
+    head.append(terminal_safe(f"{incident['topic']}  #{incident['id']}  {incident['status']}\n"))
+    head.append(terminal_safe(ev.get("summary", "")) + "\n")
+    head.append(
+        f"opened {when(incident['opened_at'])}  last seen {when(incident['last_seen_at'])}  "
+        f"acknowledged {when(incident['acknowledged_at'])}  "
+        f"resolved {when(incident['resolved_at'])}"
+    )
+    if ev.get("expected") is not None:
+        head.append(f"\nobserved {ev['observed']} vs expected {ev['expected']}")
+    console.print(Panel(head, title=escape(incident["dedup_key"])))
+    posts = Table(title="top negative posts", show_lines=True)
+    for header in ("platform", "author", "followers", "reposts/comments", "text", "link"):
+        posts.add_column(header, overflow="fold")
+    for p in ev.get("top_posts", []):
+        posts.add_row(
+            p["platform"],
+            Text(terminal_safe(p.get("author_name"))),
+            str(p.get("author_followers") or 0),
+            f"{p['reposts']}/{p['comments']}",
+            Text(terminal_safe(p["text"])),
+            Text(terminal_safe(p["url"])),
+        )
+    console.print(posts)
+    for label, pairs in (("keywords", ev.get("keywords")), ("causes", ev.get("causes"))):
+        if pairs:
+            console.print(
+                Text(f"{label}: " + terminal_safe(", ".join(f"{w} ({n})" for w, n in pairs)))
+            )
+    console.print(f"near-duplicate share: {ev.get('near_duplicate_share', 0):.0%}")
+    for line in ev.get("guidance", []):
+        console.print(Text(f"• {line}"))
+    for note in incident.get("notes", []):
+        console.print(
+            Text(
+                terminal_safe(
+                    f"[{when(note['created_at'])}] {note['author'] or '-'}: {note['text']}"
+                )
+            )
+        )
+
+
+@alerts_group.command("ack")
+@click.argument("incident_id", type=int)
+@click.option("--note", help="What is being done.")
+@_by_option
+@_pass_app
+def ack_command(app, incident_id: int, note: str | None, author: str) -> None:
+    """Acknowledge an incident (stops reminders).
+
+    \b
+    Example:
+        yuqing alerts ack 12 --note "已联系门店核实"
+    """
+    store = app.store()
+    try:
+        _incident_or_fail(store, incident_id)
+        _, changed = incidents.acknowledge_incident(
+            store, incident_id, datetime.now(UTC), author, note
+        )
+    finally:
+        store.close()
+    click.echo(f"incident {incident_id} " + ("acknowledged" if changed else "unchanged"))
+
+
+@alerts_group.command("note")
+@click.argument("incident_id", type=int)
+@click.argument("text")
+@_by_option
+@_pass_app
+def note_command(app, incident_id: int, text: str, author: str) -> None:
+    """Add a note to an incident.
+
+    \b
+    Example:
+        yuqing alerts note 12 "官方声明已发布"
+    """
+    store = app.store()
+    try:
+        _incident_or_fail(store, incident_id)
+        incidents.add_note(store, incident_id, datetime.now(UTC), author, text)
+    finally:
+        store.close()
+    click.echo(f"note added to incident {incident_id}")
+
+
+@alerts_group.command("resolve")
+@click.argument("incident_id", type=int)
+@click.option("--note", help="How it ended.")
+@_by_option
+@_pass_app
+def resolve_command(app, incident_id: int, note: str | None, author: str) -> None:
+    """Resolve an incident; the resolution is notified like an automatic one.
+
+    \b
+    Example:
+        yuqing alerts resolve 12 --note "涉事批次已召回，舆情平息"
+    """
+    from pipeline.alerting import close_incident
+
+    store = app.store()
+    try:
+        _incident_or_fail(store, incident_id)
+        changed = close_incident(app.config, store, incident_id, author=author, note=note)
+    finally:
+        store.close()
+    click.echo(f"incident {incident_id} " + ("resolved" if changed else "was already resolved"))
+
+
+@alerts_group.command("silence")
+@click.option("--topic", help="Topic to silence (default: every topic).")
+@click.option("--rule", help="Rule to silence (default: every rule).")
+@click.option("--for", "duration", metavar="DURATION", help="How long: 30m, 2h, 1d.")
+@click.option("--until", "until", metavar="TIME", help="Or until this time.")
+@click.option("--comment", help="Why.")
+@_by_option
+@_pass_app
+def silence_command(app, topic, rule, duration, until, comment, author) -> None:
+    """Mute notifications for a topic and/or rule during a time box.
+
+    Incidents are still recorded while silenced; their notifications go out if they are still
+    live when the silence ends.
+
+    \b
+    Example:
+        yuqing alerts silence --topic 星澜咖啡 --for 2h --comment "发布会期间"
+    """
+    if bool(duration) == bool(until):
+        raise click.UsageError("give exactly one of --for and --until")
+    now = datetime.now(UTC)
+    try:
+        if duration:
+            ends = now + (now - parse_time_arg(duration, app.config.tz, now))
+        else:
+            ends = parse_time_arg(until, app.config.tz)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    known = {t.name for t in app.config.topics}
+    if topic and topic not in known:
+        raise click.BadParameter(f"unknown topic {topic!r}", param_hint="--topic")
+    store = app.store()
+    try:
+        silence_id = incidents.add_silence(
+            store,
+            topic=topic,
+            rule=rule,
+            starts_at=now,
+            ends_at=ends,
+            now=now,
+            author=author,
+            comment=comment,
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    finally:
+        store.close()
+    shown = ends.astimezone(app.config.tz).strftime("%Y-%m-%d %H:%M")
+    click.echo(
+        f"silence {silence_id}: {topic or 'all topics'} / {rule or 'all rules'} until {shown}"
+    )
+
+
+@alerts_group.command("silences")
+@format_option
+@_pass_app
+def silences_command(app, fmt: str) -> None:
+    """List the silences in force now.
+
+    \b
+    Example:
+        yuqing alerts silences
+    """
+    store = app.store()
+    try:
+        rows = incidents.active_silences(store, datetime.now(UTC))
+    finally:
+        store.close()
+    columns = ["id", "topic", "rule", "starts_at", "ends_at", "author", "comment"]
+    write_rows(rows, columns, fmt, app.config.tz)
+
+
+@alerts_group.command("backtest")
+@click.argument("series", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Where to write timestamp,alert.",
+)
+def backtest_command(series: Path, out: Path) -> None:
+    """Run the spike detector (default settings) over a count series and write its alerts.
+
+    SERIES is a CSV of timestamp,value (a count per bucket); OUT gets timestamp,alert with 1 on
+    every bucket where an incident opens or escalates.
+
+    \b
+    Example:
+        yuqing alerts backtest volume.csv --out alerts.csv
+    """
+    from alerts.backtest import backtest_csv
+
+    try:
+        summary = backtest_csv(series, out)
+    except ValueError as exc:
+        raise click.ClickException(f"{series}: {exc}") from None
+    click.echo(
+        f"{summary.rows} buckets of {summary.bucket_minutes} min, {summary.alerts} alert(s) "
+        f"({summary.incidents} incident(s)) -> {out}"
+    )
