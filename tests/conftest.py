@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
 from pipeline.config import Config, parse_config
@@ -98,3 +99,22 @@ def store_factory(request, tmp_path):
 @pytest.fixture
 def store(store_factory) -> Store:
     return store_factory()
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    """Invoke ``yuqing`` with a test config and a SQLite database in tmp_path."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "yuqing.toml").write_text(
+        TEST_CONFIG + f"\n[storage]\nurl = 'sqlite:///{tmp_path / 'y.db'}'\n", encoding="utf-8"
+    )
+    monkeypatch.delenv("YUQING_CONFIG", raising=False)
+    monkeypatch.delenv("YUQING_DATABASE_URL", raising=False)
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        from pipeline.cli import cli
+
+        return runner.invoke(cli, list(args), catch_exceptions=False)
+
+    return invoke

@@ -12,24 +12,7 @@ from click.testing import CliRunner
 
 from pipeline import exit_codes
 from pipeline.cli import cli
-from tests.conftest import FIXTURES, TEST_CONFIG
-
-
-@pytest.fixture
-def run(tmp_path, monkeypatch):
-    """Invoke ``yuqing`` with a test config and a SQLite database in tmp_path."""
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "yuqing.toml").write_text(
-        TEST_CONFIG + f"\n[storage]\nurl = 'sqlite:///{tmp_path / 'y.db'}'\n", encoding="utf-8"
-    )
-    monkeypatch.delenv("YUQING_CONFIG", raising=False)
-    monkeypatch.delenv("YUQING_DATABASE_URL", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(cli, list(args), catch_exceptions=False)
-
-    return invoke
+from tests.conftest import FIXTURES
 
 
 def all_commands(group: click.Group, prefix=()):
