@@ -114,15 +114,23 @@ class MentionSpider(scrapy.Spider):
         cutoff = self.stop_before(stream)
         return bool(cutoff and published_at and published_at <= cutoff)
 
-    def page_done(self, stream: str, times: list[datetime], has_next: bool = True) -> bool:
-        """Record one listing page (its entries' times, newest-first order not required);
-        True when the next page should be fetched."""
+    def saw(self, stream: str, published_at: datetime) -> None:
+        """Note a post's time: the newest one becomes the stream's next watermark."""
+        progress = self.stream(stream)
+        if progress.newest is None or published_at > progress.newest:
+            progress.newest = published_at
+
+    def page_done(
+        self, stream: str, times: list[datetime], has_next: bool = True, exact: bool = True
+    ) -> bool:
+        """Record one listing page (its entries' times, in any order); True when the next page
+        should be fetched. ``exact=False``: the times are only upper bounds (a forum list that
+        shows "5-31" for a reply at 5-31 20:15), good for deciding where to stop but not as a
+        watermark; the spider then calls :meth:`saw` with the real post times."""
         progress = self.stream(stream)
         progress.pages += 1
-        if times:
-            newest = max(times)
-            if progress.newest is None or newest > progress.newest:
-                progress.newest = newest
+        if times and exact:
+            self.saw(stream, max(times))
         if not times or not has_next:
             progress.stopped = "end"
         elif self.is_known(stream, min(times)):

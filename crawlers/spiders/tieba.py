@@ -1,0 +1,267 @@
+"""Baidu Tieba: keyword search results, forum (吧) thread lists and thread pages.
+
+- Search ``/f/search/res?qw=<kw>&sm=1`` (newest first): ``div.s_post`` results link to threads.
+- Forum lists ``/f?kw=<吧>&pn=<offset>``: rows are ``li.j_thread_list`` with a ``data-field``
+  JSON attribute. Tieba ships the list inside an HTML comment in a ``<code>`` element (its
+  "bigpipe" rendering), so rows are looked for there when the page's DOM has none.
+- Thread pages ``/p/<tid>?pn=N``: posts are ``div.l_post`` with a ``data-field`` JSON attribute;
+  the body is ``div.d_post_content``; the date and ``IP属地`` are in the post's tail.
+- "百度安全验证" pages and captcha redirects are blocks: retried, then the run ends "blocked".
+
+A thread's posts get no topic here: the topic rules decide per post, so a reply that does not
+mention the brand is not stored as a mention of it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+from urllib.parse import quote, urlsplit
+
+import scrapy
+from parsel import Selector
+
+from crawlers.dates import parse_chinese_time
+from crawlers.items import MentionItem
+from crawlers.spiders.base import MentionSpider
+
+_TID = re.compile(r"/p/(\d+)")
+_COMMENTED_HTML = re.compile(r"<!--(.*?)-->", re.S)
+_DATE_IN_TAIL = re.compile(r"\d{4}-\d{1,2}-\d{1,2}\s+\d{1,2}:\d{2}")
+BLOCK_MARKERS = ("百度安全验证", "安全验证", "wappass.baidu.com")
+# Forum list offsets step by the page size of the real site.
+FORUM_PAGE_SIZE = 50
+
+
+def is_block_page(response) -> bool:
+    host = urlsplit(response.url).hostname or ""
+    if host.startswith("wappass.") or "/static/captcha" in response.url:
+        return True
+    title = response.css("title::text").get("") if hasattr(response, "css") else ""
+    return any(marker in title for marker in BLOCK_MARKERS)
+
+
+def is_truncated(response) -> bool:
+    """An HTML page cut short (a proxy or a dropped connection): it never parses to all rows."""
+    return b"</html>" not in response.body[-2048:].lower()
+
+
+class TiebaSpider(MentionSpider):
+    name = "tieba"
+    platform = "tieba"
+
+    def setup(self) -> None:
+        super().setup()
+        self.base_url = self.settings.get("TIEBA_BASE_URL", "https://tieba.baidu.com").rstrip("/")
+        self.forums = self.settings.getlist("TIEBA_FORUMS")
+
+    def first_requests(self):
+        requests = [self.search_request(term, 1) for term in self.search_terms()]
+        requests += [self.forum_request(forum, 0) for forum in self.forums]
+        if not requests:
+            self.end_run("nothing_to_crawl", "tieba needs a topic or crawl.tieba_forums")
+        return requests
+
+    # -- requests -----------------------------------------------------------------------------
+
+    def search_request(self, term: str, page: int) -> scrapy.Request:
+        url = f"{self.base_url}/f/search/res?ie=utf-8&qw={quote(term)}&rn=20&sm=1&pn={page}"
+        stream = f"search:{term}"
+        return scrapy.Request(
+            url,
+            callback=self.parse_search,
+            errback=self.request_failed,
+            meta={"stream": stream},
+            cb_kwargs={"stream": stream, "term": term, "page": page},
+        )
+
+    def forum_request(self, forum: str, offset: int) -> scrapy.Request:
+        url = f"{self.base_url}/f?kw={quote(forum)}&ie=utf-8&pn={offset}"
+        stream = f"forum:{forum}"
+        return scrapy.Request(
+            url,
+            callback=self.parse_forum,
+            errback=self.request_failed,
+            meta={"stream": stream},
+            cb_kwargs={"stream": stream, "forum": forum, "offset": offset},
+        )
+
+    def thread_request(self, tid: str, stream: str, page: int = 1, first_pid=None):
+        url = f"{self.base_url}/p/{tid}" + (f"?pn={page}" if page > 1 else "")
+        return scrapy.Request(
+            url,
+            callback=self.parse_thread,
+            errback=self.request_failed,
+            meta={"stream": stream},
+            cb_kwargs={"tid": tid, "stream": stream, "page": page, "first_pid": first_pid},
+        )
+
+    def unusable(self, response) -> list | None:
+        """Retry (or end the run) for block pages and cut-off pages; None if the page is fine."""
+        if is_block_page(response):
+            return self.retry_or_close(response, "tieba/blocked")
+        if is_truncated(response):
+            return self.retry_or_close(response, "truncated", close_reason=None)
+        return None
+
+    # -- search -------------------------------------------------------------------------------
+
+    def parse_search(self, response, stream: str, term: str, page: int):
+        retry = self.unusable(response)
+        if retry is not None:
+            yield from retry
+            return
+        self.crawler.stats.inc_value("yuqing/pages/search")
+        times, threads = [], {}
+        for result in response.css("div.s_post"):
+            href = result.css("span.p_title a::attr(href)").get("")
+            tid = _TID.search(href)
+            try:
+                when = parse_chinese_time(result.css(".p_date::text").get(""), self.now())
+            except ValueError:
+                self.field_problem("search/date")
+                continue
+            if not tid:
+                self.field_problem("search/tid")
+                continue
+            times.append(when)
+            if not self.is_known(stream, when):
+                threads.setdefault(tid.group(1), when)
+        for tid in threads:
+            yield self.thread_request(tid, stream)
+        has_next = bool(response.css("div.pager a.next, a.next"))
+        if self.page_done(stream, times, has_next):
+            yield self.search_request(term, page + 1)
+
+    # -- forum lists --------------------------------------------------------------------------
+
+    def thread_rows(self, response):
+        rows = response.css("li.j_thread_list")
+        if rows:
+            return rows
+        for code in response.css("code[id^=pagelet_html_frs-list]"):
+            for html in _COMMENTED_HTML.findall(code.get()):
+                rows = Selector(text=html).css("li.j_thread_list")
+                if rows:
+                    return rows
+        return []
+
+    def parse_forum(self, response, stream: str, forum: str, offset: int):
+        retry = self.unusable(response)
+        if retry is not None:
+            yield from retry
+            return
+        self.crawler.stats.inc_value("yuqing/pages/forum")
+        times = []
+        for row in self.thread_rows(response):
+            try:
+                field = json.loads(row.attrib.get("data-field", ""))
+            except ValueError:
+                self.field_problem("forum/data_field")
+                continue
+            tid = str(field.get("id") or row.attrib.get("data-tid") or "")
+            if not tid:
+                self.field_problem("forum/tid")
+                continue
+            shown = row.css(".threadlist_reply_date::text").get("").strip()
+            try:
+                when = parse_chinese_time(shown, self.now())
+            except ValueError:
+                self.field_problem("forum/reply_date")
+                when = None
+            if when and ":" not in shown:  # only the day is shown: the reply may be late in it
+                when += timedelta(days=1, seconds=-1)
+            pinned = bool(field.get("is_top")) or "thread_top" in row.attrib.get("class", "")
+            if when and not pinned:  # pinned threads sit on top whatever their age
+                times.append(when)
+            if when is None or not self.is_known(stream, when):
+                yield self.thread_request(tid, stream, first_pid=field.get("first_post_id"))
+        has_next = bool(response.css("#frs_list_pager a.next, a.next.pagination-item"))
+        if self.page_done(stream, times, has_next, exact=False):
+            yield self.forum_request(forum, offset + FORUM_PAGE_SIZE)
+
+    # -- threads ------------------------------------------------------------------------------
+
+    def parse_thread(self, response, tid: str, stream: str, page: int, first_pid=None):
+        retry = self.unusable(response)
+        if retry is not None:
+            yield from retry
+            return
+        self.crawler.stats.inc_value("yuqing/pages/thread")
+        title = (
+            response.css(".core_title_txt::attr(title)").get()
+            or response.css(".core_title_txt::text").get("")
+        ).strip()
+        forum = response.css(".card_title_fname::text").get("").strip()
+        for post in response.css("div.l_post"):
+            item = self.post_item(post, tid, title, forum, first_pid, stream)
+            if item is None:
+                continue
+            if first_pid is None and item["extra"].get("floor") == 1:
+                first_pid = item["post_id"]
+            if item["extra"].get("floor") != 1:
+                item["parent_post_id"] = str(first_pid) if first_pid else None
+            yield item
+        if page == 1:
+            total = self.total_pages(response)
+            # New replies land on the last pages: read the first page and the newest ones.
+            first_more = max(2, total - self.thread_max_pages + 2)
+            for number in range(first_more, total + 1):
+                yield self.thread_request(tid, stream, number, first_pid)
+
+    def total_pages(self, response) -> int:
+        numbers = response.css("li.l_reply_num span.red::text").getall()
+        try:
+            return int(numbers[1]) if len(numbers) > 1 else 1
+        except ValueError:
+            self.field_problem("thread/pages")
+            return 1
+
+    def post_item(self, post, tid, title, forum, first_pid, stream) -> MentionItem | None:
+        try:
+            field = json.loads(post.attrib.get("data-field", ""))
+        except ValueError:
+            self.field_problem("thread/data_field")
+            return None
+        content = field.get("content") or {}
+        author = field.get("author") or {}
+        pid = str(content.get("post_id") or "")
+        if not pid:
+            self.field_problem("thread/post_id")
+            return None
+        tail = " ".join(post.css(".post-tail-wrap *::text, .post-tail-wrap::text").getall())
+        date = _DATE_IN_TAIL.search(tail) or _DATE_IN_TAIL.search(content.get("date") or "")
+        if not date:
+            self.field_problem("thread/date")
+            return None
+        published = parse_chinese_time(date.group(0), self.now())
+        self.saw(stream, published)
+        if self.is_known(stream, published):
+            return None
+        body = post.css(f"#post_content_{pid}").get() or post.css(".d_post_content").get()
+        if body is None:
+            self.field_problem("thread/body")
+            return None
+        ip_region = re.search(r"IP属地[:：]\s*(\S+)", tail)
+        floor = content.get("post_no")
+        extra = {"tid": tid, "floor": floor, "forum": forum or None}
+        if ip_region:
+            extra["ip_region"] = ip_region.group(1)
+        user_id = author.get("user_id")
+        return MentionItem(
+            platform=self.platform,
+            post_id=pid,
+            url=f"{self.base_url}/p/{tid}?pid={pid}#{pid}",
+            text=body,
+            title=title if floor == 1 else None,
+            topics=[],
+            author={"id": str(user_id), "name": author.get("user_name") or author.get("name")}
+            if user_id
+            else None,
+            published_at=published.isoformat(),
+            crawled_at=self.crawled_at(),
+            comments=content.get("comment_num") or 0,
+            parent_post_id=None,
+            extra={k: v for k, v in extra.items() if v is not None},
+        )

@@ -1,0 +1,200 @@
+"""Tieba replica: search results, forum lists (rows hidden in a commented-out <code> block, as
+the real site ships them) and thread pages with data-field JSON, tails with date and IP属地."""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .server import Page, Replica, Request
+
+POSTS_PER_PAGE = 3
+
+
+@dataclass
+class TiebaPost:
+    pid: int
+    user_id: int
+    user_name: str
+    text: str
+    at: datetime
+    ip_region: str = "广东"
+    comment_num: int = 0
+
+
+@dataclass
+class TiebaThread:
+    tid: int
+    forum: str
+    title: str
+    posts: list[TiebaPost]
+    pinned: bool = False
+
+    @property
+    def last_reply(self) -> datetime:
+        return max(p.at for p in self.posts)
+
+
+@dataclass
+class TiebaSite:
+    threads: list[TiebaThread] = field(default_factory=list)
+    forum_page_size: int = 50
+    search_page_size: int = 20
+
+    def install(self, replica: Replica) -> None:
+        replica.route("/f/search/res", self.search)
+        replica.route("/f", self.forum)
+        replica.route("/p/", self.thread)
+
+    def search(self, request: Request) -> Page:
+        word = request.query.get("qw", "")
+        page = int(request.query.get("pn", "1"))
+        hits = [(t, p) for t in self.threads for p in t.posts if word in p.text or word in t.title]
+        hits.sort(key=lambda h: h[1].at, reverse=True)
+        start = (page - 1) * self.search_page_size
+        chunk = hits[start : start + self.search_page_size]
+        results = "".join(
+            f"""<div class="s_post">
+<span class="p_title"><a data-tid="{t.tid}" data-fid="52" class="bluelink"
+ href="/p/{t.tid}?pid={p.pid}&amp;cid=#{p.pid}" target="_blank">{html.escape(t.title)}</a></span>
+<div class="p_content">{html.escape(p.text[:60])}</div>
+贴吧：<a data-fid="52" class="p_forum" href="/f?kw={t.forum}" target="_blank"><font
+ class="p_violet">{t.forum}</font></a>
+作者：<a href="/home/main?un={p.user_name}" target="_blank"><font
+ class="p_violet">{p.user_name}</font></a>
+<font class="p_green p_date">{p.at:%Y-%m-%d %H:%M}</font>
+</div>"""
+            for t, p in chunk
+        )
+        more = start + self.search_page_size < len(hits)
+        pager = f'<a href="/f/search/res?qw={word}&pn={page + 1}" class="next">下一页&gt;</a>'
+        return Page(
+            '<!DOCTYPE html><html><head><meta charset="UTF-8"><title>百度贴吧_全吧搜索</title>'
+            f'</head><body><div class="s_post_list">{results}</div>'
+            f'<div class="pager pager-search">{pager if more else ""}</div></body></html>'
+        )
+
+    def forum(self, request: Request) -> Page:
+        name = request.query.get("kw", "")
+        offset = int(request.query.get("pn", "0"))
+        threads = [t for t in self.threads if t.forum == name]
+        threads.sort(key=lambda t: (not t.pinned, -t.last_reply.timestamp()))
+        chunk = threads[offset : offset + self.forum_page_size]
+        rows = "".join(self._row(t) for t in chunk)
+        more = offset + self.forum_page_size < len(threads)
+        pager = (
+            f'<a href="/f?kw={name}&ie=utf-8&pn={offset + self.forum_page_size}" '
+            'class="next pagination-item">下一页&gt;</a>'
+            if more
+            else ""
+        )
+        listing = f'<ul id="thread_list" class="threadlist_bright j_threadlist_bright">{rows}</ul>'
+        return Page(
+            '<!DOCTYPE html><html><head><meta charset="UTF-8">'
+            f"<title>{name}吧-百度贴吧</title></head><body>"
+            '<code id="pagelet_html_frs-list/pagelet/thread_list" style="display:none;"><!--\n'
+            f"{listing}\n"
+            f'<div id="frs_list_pager" class="pagination-default clearfix">{pager}</div>\n'
+            "--></code></body></html>"
+        )
+
+    def _row(self, thread: TiebaThread) -> str:
+        first = thread.posts[0]
+        data = {
+            "id": thread.tid,
+            "author_name": first.user_name,
+            "author_nickname": None,
+            "author_portrait": "tb.1.abc",
+            "first_post_id": first.pid,
+            "reply_num": len(thread.posts) - 1,
+            "is_bakan": None,
+            "vid": "",
+            "is_good": None,
+            "is_top": 1 if thread.pinned else None,
+            "is_protal": None,
+            "is_membertop": None,
+            "is_multi_forum": None,
+            "frs_tpoint": None,
+        }
+        when = thread.last_reply
+        shown = f"{when:%Y-%m-%d}" if when.year < 2025 else f"{when.month}-{when.day}"
+        css = "thread_top" if thread.pinned else ""
+        return (
+            f"""<li class=" j_thread_list {css} clearfix thread_item_box" """
+            f"""data-field='{html.escape(json.dumps(data), quote=True)}' data-tid="{thread.tid}">"""
+            f'<div class="threadlist_title pull_left j_th_tit"><a rel="noopener" '
+            f'href="/p/{thread.tid}" title="{html.escape(thread.title)}" target="_blank" '
+            f'class="j_th_tit ">{html.escape(thread.title)}</a></div>'
+            '<div class="threadlist_abs threadlist_abs_onlyline">'
+            f"{html.escape(first.text[:40])}</div>"
+            f'<span class="threadlist_reply_date pull_right j_reply_data" title="最后回复时间">'
+            f"\n    {shown}\n</span></li>"
+        )
+
+    def thread(self, request: Request) -> Page:
+        tid = int(request.path.split("/")[2])
+        thread = next((t for t in self.threads if t.tid == tid), None)
+        if thread is None:
+            return Page(
+                "<html><head><title>贴吧404</title></head><body>很抱歉，该贴已被删除。</body></html>",
+                status=404,
+            )
+        page = int(request.query.get("pn", "1"))
+        total = max(1, -(-len(thread.posts) // POSTS_PER_PAGE))
+        chunk = thread.posts[(page - 1) * POSTS_PER_PAGE : page * POSTS_PER_PAGE]
+        start_floor = (page - 1) * POSTS_PER_PAGE + 1
+        posts = "".join(self._post(thread, p, start_floor + i) for i, p in enumerate(chunk))
+        return Page(
+            '<!DOCTYPE html><html><head><meta charset="UTF-8">'
+            f"<title>{html.escape(thread.title)}_{thread.forum}吧_百度贴吧</title></head><body>"
+            f'<a class="card_title_fname" href="/f?kw={thread.forum}">{thread.forum}吧</a>'
+            '<h3 class="core_title_txt pull-left text-overflow" '
+            f'title="{html.escape(thread.title)}">{html.escape(thread.title)}</h3>'
+            f'<ul class="l_posts_num"><li class="l_reply_num" style="margin-left:8px">'
+            f'<span class="red" style="margin-right:3px">{len(thread.posts) - 1}</span>回复贴，共'
+            f'<span class="red">{total}</span>页</li></ul>'
+            f'<div class="p_postlist" id="j_p_postlist">{posts}</div></body></html>'
+        )
+
+    def _post(self, thread: TiebaThread, post: TiebaPost, floor: int) -> str:
+        data = {
+            "author": {
+                "user_id": post.user_id,
+                "user_name": post.user_name,
+                "props": None,
+                "portrait": "tb.1.abc",
+            },
+            "content": {
+                "post_id": post.pid,
+                "is_anonym": False,
+                "forum_id": 52,
+                "thread_id": thread.tid,
+                "content": "",
+                "post_no": floor,
+                "type": "0",
+                "comment_num": post.comment_num,
+                "is_fold": 0,
+                "props": None,
+                "post_index": floor - 1,
+                "pb_tpoint": None,
+            },
+        }
+        return (
+            f"""<div class="l_post l_post_bright j_l_post clearfix  " """
+            f"""data-field='{html.escape(json.dumps(data, ensure_ascii=False), quote=True)}'>"""
+            f'<div class="d_author"><ul class="p_author"><li class="d_name">'
+            f'<a class="p_author_name j_user_card" href="/home/main?un={post.user_name}">'
+            f"{post.user_name}</a></li></ul></div>"
+            f'<div class="d_post_content_main"><div class="p_content"><cc>'
+            f'<div id="post_content_{post.pid}" class="d_post_content j_d_post_content " '
+            f'style="display:;">            {html.escape(post.text)}<br>'
+            f'<img class="BDE_Smiley" width="30" height="30" src="https://tb2.bdstatic.com/'
+            f'tb/editor/images/client/image_emoticon25.png"></div><br></cc></div>'
+            f'<div class="core_reply j_lzl_wrapper"><div class="core_reply_tail clearfix">'
+            f'<div class="post-tail-wrap"><span>IP属地:{post.ip_region}</span>'
+            f'<span class="tail-info">来自Android客户端</span>'
+            f'<span class="tail-info">{floor}楼</span>'
+            f'<span class="tail-info">{post.at:%Y-%m-%d %H:%M}</span></div></div></div></div></div>'
+        )

@@ -1,0 +1,158 @@
+"""The tieba spider against the Tieba replica: search, forum lists, thread pages, blocks,
+truncated pages and incremental runs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from replica.harness import CLOCK, harness, replica  # noqa: F401 (fixtures)
+from replica.tieba import TiebaPost, TiebaSite, TiebaThread
+
+BEIJING = timezone(timedelta(hours=8))
+NOW = datetime.fromisoformat(CLOCK)
+TOPIC = "星澜咖啡"
+FORUM = "星澜咖啡"
+BLOCK_PAGE = (
+    "<!DOCTYPE html><html><head><title>百度安全验证</title></head>"
+    "<body>网络不给力，请稍后重试</body></html>"
+).encode()
+
+
+def at(days=0, hours=0, minutes=0) -> datetime:
+    return (NOW - timedelta(days=days, hours=hours, minutes=minutes)).replace(second=0)
+
+
+def post(pid, text, when, user="吧友", region="广东") -> TiebaPost:
+    return TiebaPost(pid, 7000 + pid % 100, user, text, when, ip_region=region)
+
+
+def sample_site() -> TiebaSite:
+    rules = TiebaThread(
+        1, FORUM, "【吧规】新人必看", [post(100, "本吧吧规，请文明发言", at(days=400))], True
+    )
+    review = TiebaThread(
+        2,
+        FORUM,
+        "星澜咖啡新品测评",
+        [
+            post(200, "今天试了星澜咖啡的新品，味道一般", at(days=2), "测评君", "上海"),
+            post(201, "同意", at(days=2, hours=-1)),
+            post(202, "星澜咖啡的拿铁还是不错的", at(days=1, hours=5)),
+            post(203, "星澜咖啡涨价了吧", at(days=1)),
+            post(204, "路过", at(hours=20)),
+        ],
+    )
+    complaint = TiebaThread(
+        3,
+        FORUM,
+        "门店服务太差",
+        [
+            post(300, "星澜咖啡某门店店员态度恶劣", at(days=3), "气愤的顾客", "北京"),
+            post(301, "星澜咖啡招聘店员不培训吗", at(days=3, hours=-2)),
+        ],
+    )
+    elsewhere = TiebaThread(
+        4, "咖啡", "求推荐咖啡", [post(400, "星澜咖啡和别家比怎么样", at(days=1, hours=2))]
+    )
+    fillers = [
+        TiebaThread(10 + n, FORUM, f"水贴{n}", [post(1000 + n, "水", at(days=5, minutes=n))])
+        for n in range(4)
+    ]
+    return TiebaSite(
+        threads=[rules, review, complaint, elsewhere, *fillers],
+        forum_page_size=3,
+        search_page_size=3,
+    )
+
+
+# 201, 204 and the fillers do not mention the topic; 301 is a 招聘 post; 100 is the rules.
+EXPECTED = {"200", "202", "203", "300", "400"}
+
+
+@pytest.fixture
+def site(replica):  # noqa: F811
+    site = sample_site()
+    site.install(replica)
+    return site
+
+
+@pytest.fixture
+def tieba(harness):  # noqa: F811
+    harness.configure(f'tieba_forums = ["{FORUM}"]')
+    return harness
+
+
+def test_search_and_forum_store_every_matching_post(tieba, site):
+    result = tieba.run("tieba", TOPIC)
+    assert result.status == "finished", tieba.last_output[-3000:]
+    stored = tieba.mentions()
+    assert set(stored) == EXPECTED
+
+    first = stored["200"]
+    assert first["title"] == "星澜咖啡新品测评"
+    assert (first["author_id"], first["author_name"]) == ("7000", "测评君")
+    assert first["published_at"] == at(days=2).astimezone(UTC)
+    assert first["extra"]["ip_region"] == "上海"
+    assert first["extra"]["floor"] == 1
+    assert first["parent_post_id"] is None
+    assert first["url"].endswith("/p/2?pid=200#200")
+    assert stored["203"]["parent_post_id"] == "200"  # a reply on the thread's second page
+    assert stored["203"]["title"] is None
+    assert stored["400"]["extra"]["forum"] == "咖啡吧"  # found by search only
+
+    run = tieba.run_record(result.run_id)
+    assert run["stats"]["dropped"]["no_topic"] >= 4
+    assert run["stats"]["streams"][f"forum:{FORUM}"]["stopped"] == "end"
+
+
+def test_incremental_run_reads_only_threads_with_new_replies(tieba, site):
+    assert tieba.run("tieba", TOPIC).status == "finished"
+    site.threads[1].posts.append(post(205, "星澜咖啡今天排长队", at(minutes=5)))
+    before = len(tieba.replica.hits)
+    result = tieba.run("tieba", TOPIC)
+    assert result.status == "finished"
+    assert set(tieba.mentions()) == EXPECTED | {"205"}
+    # Thread 2 (first page and its newest pages) is re-read; the quiet threads are not.
+    threads = [h for h in tieba.replica.hits[before:] if h.startswith("/p/")]
+    assert threads and all(h.startswith("/p/2") for h in threads)
+
+
+def test_block_page_is_retried_then_ends_the_run(tieba, site):
+    tieba.replica.fault("/f/search/res", body=BLOCK_PAGE)
+    assert tieba.run("tieba", TOPIC).status == "finished"
+    assert set(tieba.mentions()) == EXPECTED
+
+    tieba.replica.fault("/p/2", body=BLOCK_PAGE, times=99)
+    result = tieba.run("tieba", TOPIC, CRAWL_FULL=True)
+    assert result.status == "failed"
+    assert "tieba/blocked" in result.message
+    assert tieba.run_record(result.run_id)["stats"]["close_reason"] == "blocked"
+
+
+def test_truncated_html_is_refetched_not_half_parsed(tieba, site):
+    tieba.replica.fault("/p/2", truncate=True, times=2)
+    tieba.replica.fault("/f?kw", truncate=True)
+    result = tieba.run("tieba", TOPIC)
+    assert result.status == "finished", tieba.last_output[-3000:]
+    assert set(tieba.mentions()) == EXPECTED
+    assert tieba.run_record(result.run_id)["stats"]["errors"]["truncated"] == 3
+
+
+def test_lasting_truncation_leaves_the_stream_to_the_next_run(tieba, site):
+    tieba.replica.fault("/p/3", truncate=True, times=99)
+    result = tieba.run("tieba", TOPIC)
+    assert result.status == "partial"
+    assert "truncated" in result.message
+    assert set(tieba.mentions()) == EXPECTED - {"300"}
+    tieba.replica.faults.clear()
+    assert tieba.run("tieba", TOPIC).status == "finished"
+    assert set(tieba.mentions()) == EXPECTED
+
+
+def test_thread_deleted_between_runs(tieba, site):
+    assert tieba.run("tieba", TOPIC).status == "finished"
+    del site.threads[2]  # the complaint thread is gone (404 "该贴已被删除")
+    result = tieba.run("tieba", TOPIC, CRAWL_FULL=True)
+    assert result.status == "finished"
+    assert set(tieba.mentions()) == EXPECTED  # what was observed stays
