@@ -264,3 +264,15 @@ class Silence(Base):
     created_at: Mapped[datetime]
     author: Mapped[str | None] = mapped_column(String(128))
     comment: Mapped[str | None] = mapped_column(Text)
+
+
+class JobLease(Base):
+    """A named lease held by one process until ``expires_at``: the lock that keeps two
+    schedulers (or two cron hosts) on one database from running the same job at once."""
+
+    __tablename__ = "job_lease"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(128))
+    acquired_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
