@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +31,21 @@ SPIDERS = ("weibo", "tieba", "discuz", "news")
 TOPIC_SPIDERS = ("weibo",)
 # How long a graceful close (flushing the store, writing stats) may take after the timeout.
 GRACE_SECONDS = 60
+
+# Crawl processes running now, so a stopping daemon can ask each to close (see stop_all()).
+_running: set[subprocess.Popen] = set()
+_running_lock = threading.Lock()
+
+
+def stop_all() -> int:
+    """Send SIGTERM to every running crawl process (Scrapy then closes its spider cleanly,
+    flushing stored items and its run record); returns how many were asked."""
+    with _running_lock:
+        running = list(_running)
+    for process in running:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    return len(running)
 
 
 @dataclass
@@ -97,21 +114,28 @@ def run_crawl(
         env["YUQING_DATABASE_URL"] = config.database_url()
         started = time.monotonic()
         returncode: int | None
-        output = None
+        # Its own session: a terminal's Ctrl-C or a group signal reaches the crawl only through
+        # stop_all(), i.e. as one orderly SIGTERM.
+        process = subprocess.Popen(
+            scrapy_command(spider, topic, overrides),
+            env=env,
+            stdout=subprocess.PIPE if capture_output else None,
+            stderr=subprocess.STDOUT if capture_output else None,
+            text=True if capture_output else None,
+            start_new_session=True,
+        )
+        with _running_lock:
+            _running.add(process)
         try:
-            done = subprocess.run(
-                scrapy_command(spider, topic, overrides),
-                env=env,
-                timeout=timeout + GRACE_SECONDS,
-                stdout=subprocess.PIPE if capture_output else None,
-                stderr=subprocess.STDOUT if capture_output else None,
-                text=True if capture_output else None,
-                check=False,
-            )
-            returncode, output = done.returncode, done.stdout
-        except subprocess.TimeoutExpired as exc:
+            output, _ = process.communicate(timeout=timeout + GRACE_SECONDS)
+            returncode = process.returncode
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
             returncode = None
-            output = exc.output if isinstance(exc.output, str) else None
+        finally:
+            with _running_lock:
+                _running.discard(process)
         seconds = time.monotonic() - started
         with store.session() as session:
             run = session.get(CrawlRun, run_id)
