@@ -1,0 +1,297 @@
+"""Fast checks of the parsing pieces, without a crawl: dates, counts, spider callbacks fed saved
+responses, middlewares, the config add-on and the run-status rules."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from scrapy import Request
+from scrapy.exceptions import NotConfigured
+from scrapy.http import HtmlResponse, TextResponse
+from scrapy.settings import Settings
+from scrapy.utils.test import get_crawler
+
+from crawlers.counts import parse_count
+from crawlers.dates import find_chinese_date, parse_chinese_time, parse_weibo_time
+from crawlers.items import MentionItem
+from crawlers.middlewares import (
+    ProxyListMiddleware,
+    RotatingUserAgentMiddleware,
+    backoff_seconds,
+)
+from crawlers.spiders.tieba import TiebaSpider
+from crawlers.spiders.weibo import WeiboSpider, is_login_page, links_in
+from pipeline.config import parse_config
+from pipeline.crawl_settings import ConfigSettingsAddon
+from pipeline.crawl_state import run_status, summarise_stats
+
+BEIJING = timezone(timedelta(hours=8))
+NOW = datetime(2025, 3, 1, 10, 0, tzinfo=BEIJING)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Sat Dec 23 17:12:54 +0800 2023", datetime(2023, 12, 23, 17, 12, 54, tzinfo=BEIJING)),
+        ("Mon Jan 01 00:00:00 +0000 2024", datetime(2024, 1, 1, tzinfo=UTC)),
+        ("刚刚", NOW),
+        ("5分钟前", NOW - timedelta(minutes=5)),
+        ("3小时前", NOW - timedelta(hours=3)),
+        ("昨天 23:10", datetime(2025, 2, 28, 23, 10, tzinfo=BEIJING)),
+        ("今天 08:00", datetime(2025, 3, 1, 8, 0, tzinfo=BEIJING)),
+        ("02-28", datetime(2025, 2, 28, tzinfo=BEIJING)),
+        ("12-31", datetime(2024, 12, 31, tzinfo=BEIJING)),  # read in January: last year
+        ("2024-12-23", datetime(2024, 12, 23, tzinfo=BEIJING)),
+        ("2023/12/23 17:12:54", datetime(2023, 12, 23, 17, 12, 54, tzinfo=BEIJING)),
+        ("2025年02月03日 08:05", datetime(2025, 2, 3, 8, 5, tzinfo=BEIJING)),
+    ],
+)
+def test_weibo_dates_in_every_form(text, expected):
+    assert parse_weibo_time(text, NOW) == expected
+
+
+def test_dates_do_not_depend_on_the_locale(monkeypatch):
+    import locale
+
+    try:
+        locale.setlocale(locale.LC_TIME, "zh_CN.UTF-8")
+    except locale.Error:
+        pytest.skip("no zh_CN locale installed")
+    try:
+        assert parse_weibo_time("Sat Dec 23 17:12:54 +0800 2023", NOW).month == 12
+    finally:
+        locale.setlocale(locale.LC_TIME, "C")
+
+
+def test_bad_dates_raise():
+    for text in ("", "Sat Foo 23 17:12:54 +0800 2023", "很久以前"):
+        with pytest.raises(ValueError):
+            parse_weibo_time(text, NOW)
+    assert find_chinese_date("发布时间：2025年05月30日 14:05 来源") == datetime(
+        2025, 5, 30, 14, 5, tzinfo=BEIJING
+    )
+    assert parse_chinese_time("12:30", NOW) == datetime(2025, 3, 1, 12, 30, tzinfo=BEIJING)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (12, 12),
+        ("12", 12),
+        ("1.2万", 12_000),
+        ("100万+", 1_000_000),
+        ("3亿", 300_000_000),
+        ("1,234", 1234),
+        ("转发", 0),
+        ("", 0),
+        (None, 0),
+        ("10w+", 100_000),
+        (3.0, 3),
+    ],
+)
+def test_counts(value, expected):
+    assert parse_count(value) == expected
+
+
+def test_bad_counts_raise():
+    for value in ("很多", "1.2.3万", True):
+        with pytest.raises(ValueError):
+            parse_count(value)
+
+
+def test_links_and_login_pages():
+    html = (
+        '<a href="https://weibo.cn/sinaurl?u=https%3A%2F%2Fexample.com%2Fx">网页链接</a>'
+        '<a href="/n/小明">@小明</a><a data-url="http://t.cn/A6" href="http://t.cn/A6">x</a>'
+    )
+    assert links_in(html) == ["https://example.com/x", "http://t.cn/A6"]
+    assert is_login_page("https://passport.weibo.cn/signin/login?entry=mweibo&r=x")
+    assert is_login_page("http://127.0.0.1:8000/signin/login?r=x")
+    assert not is_login_page("https://m.weibo.cn/api/container/getIndex?q=login")
+
+
+def spider_for(cls, **settings):
+    crawler = get_crawler(cls, {"YUQING_CLOCK": NOW.isoformat(), **settings})
+    spider = cls.from_crawler(crawler, topic="星澜咖啡")
+    crawler.spider = spider
+    crawler.stats.open_spider()
+    spider.setup()
+    return spider
+
+
+def json_response(url: str, data, meta=None) -> TextResponse:
+    return TextResponse(
+        url,
+        body=json.dumps(data, ensure_ascii=False).encode(),
+        encoding="utf-8",
+        request=Request(url, meta=meta or {}),
+    )
+
+
+def test_weibo_field_problems_become_counters_not_crashes():
+    spider = spider_for(WeiboSpider, WEIBO_BASE_URL="https://m.example")
+    good = {
+        "id": "1",
+        "created_at": "刚刚",
+        "text": "星澜咖啡",
+        "reposts_count": "很多",
+        "user": {"id": 9, "screen_name": "甲", "followers_count": "2万"},
+    }
+    no_date = {"id": "2", "text": "星澜咖啡"}
+    data = {
+        "ok": 1,
+        "data": {
+            "cards": [
+                {"card_type": 9, "mblog": good},
+                {
+                    "card_type": 11,
+                    "card_group": [{"card_type": 9, "mblog": no_date}, {"card_type": 17}],
+                },
+                {"card_type": 9},  # no mblog at all
+            ]
+        },
+    }
+    url = "https://m.example/api/container/getIndex?page=1"
+    out = list(
+        spider.parse_search(
+            json_response(url, data, {"stream": "星澜咖啡"}), term="星澜咖啡", page=1
+        )
+    )
+    items = [o for o in out if isinstance(o, MentionItem)]
+    assert [i["post_id"] for i in items] == ["1"]
+    assert items[0]["reposts"] == 0 and items[0]["author"]["followers"] == 20_000
+    stats = spider.crawler.stats.get_stats()
+    assert stats["yuqing/field/weibo/count/reposts_count"] == 1
+    assert stats["yuqing/field/weibo/created_at"] == 1
+    assert any(isinstance(o, Request) and "page=2" in o.url for o in out)
+
+
+def test_weibo_end_of_results_is_not_a_block():
+    spider = spider_for(WeiboSpider)
+    url = "https://m.weibo.cn/api/container/getIndex?page=3"
+    out = list(
+        spider.parse_search(
+            json_response(
+                url,
+                {"ok": 0, "msg": "这里还没有内容", "data": {"cards": []}},
+                {"stream": "星澜咖啡"},
+            ),
+            term="星澜咖啡",
+            page=3,
+        )
+    )
+    assert out == []
+    assert spider.progress["星澜咖啡"].stopped == "end"
+
+
+def test_tieba_rows_inside_the_commented_code_block_are_read():
+    spider = spider_for(TiebaSpider)
+    row = (
+        '<li class=" j_thread_list clearfix" data-field=\'{"id":11,"first_post_id":5,'
+        '"is_top":null}\' data-tid="11"><span class="threadlist_reply_date">09:30</span></li>'
+        '<li class=" j_thread_list clearfix" data-field=\'{"id":12, broken\'></li>'
+    )
+    page = (
+        '<html><body><code id="pagelet_html_frs-list/pagelet/thread_list"><!--<ul>'
+        f"{row}</ul>--></code></body></html>"
+    )
+    url = "https://tieba.example/f?kw=x&pn=0"
+    response = HtmlResponse(
+        url, body=page.encode(), encoding="utf-8", request=Request(url, meta={"stream": "forum:x"})
+    )
+    out = list(spider.parse_forum(response, stream="forum:x", forum="x", offset=0))
+    assert [r.url for r in out] == ["https://tieba.baidu.com/p/11"]
+    assert spider.crawler.stats.get_value("yuqing/field/tieba/forum/data_field") == 1
+
+
+def test_backoff_grows_and_is_capped():
+    assert 1.5 <= backoff_seconds(1, 2.0, 60) <= 2.5
+    assert 6.0 <= backoff_seconds(3, 2.0, 60) <= 10.0
+    assert backoff_seconds(20, 2.0, 60) <= 75
+
+
+def test_user_agent_rotation_and_proxies(monkeypatch):
+    crawler = get_crawler(settings_dict={"USER_AGENT_LIST": ["UA-1", "UA-2"]})
+    agents = RotatingUserAgentMiddleware.from_crawler(crawler)
+    seen = set()
+    for _ in range(40):
+        request = Request("https://example.com")
+        agents.process_request(request)
+        seen.add(request.headers[b"User-Agent"].decode())
+    assert seen == {"UA-1", "UA-2"}
+
+    monkeypatch.delenv("YUQING_PROXIES", raising=False)
+    with pytest.raises(NotConfigured):
+        ProxyListMiddleware.from_crawler(get_crawler(settings_dict={}))
+    monkeypatch.setenv("YUQING_PROXIES", "http://p1:8080\nhttp://user:pw@p2:8080")
+    proxies = ProxyListMiddleware.from_crawler(
+        get_crawler(settings_dict={"PROXY_LIST_ENV": "YUQING_PROXIES"})
+    )
+    used = []
+    for _ in range(3):
+        request = Request("https://example.com")
+        proxies.process_request(request)
+        used.append(request.meta["proxy"])
+    assert used == ["http://p1:8080", "http://user:pw@p2:8080", "http://p1:8080"]
+
+
+def test_config_becomes_settings_and_the_command_line_wins(tmp_path, monkeypatch):
+    config = tmp_path / "yuqing.toml"
+    config.write_text(
+        '[[topics]]\nname = "星澜咖啡"\n[topics.keywords]\nmust = ["咖啡"]\nany = ["星澜", "XL"]\n'
+        '[crawl]\nmax_pages = 7\nobey_robots = false\nweibo_cookie = { env = "MY_COOKIE" }\n'
+        'base_urls = { weibo = "http://127.0.0.1:9/" }\n'
+        '[[crawl.discuz]]\nname = "bbs"\nbase_url = "http://127.0.0.1:9/bbs"\nforum_ids = [2]\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("MY_COOKIE", "SUB=abc; SUBP=def")
+    monkeypatch.delenv("YUQING_WEIBO_COOKIE", raising=False)
+    settings = Settings()
+    settings.setmodule("crawlers.settings", priority="project")
+    settings.set("YUQING_CONFIG", str(config), priority="project")
+    settings.set("CRAWL_MAX_PAGES", 3, priority="cmdline")
+    ConfigSettingsAddon().update_settings(settings)
+    assert settings.getint("CRAWL_MAX_PAGES") == 3
+    assert settings.getbool("ROBOTSTXT_OBEY") is False
+    assert settings.get("WEIBO_BASE_URL") == "http://127.0.0.1:9"
+    assert settings.getlist("DISCUZ_FORUMS")[0]["forum_ids"] == [2]
+    assert settings.getdict("YUQING_TOPICS")["星澜咖啡"]["any"] == ["星澜", "XL"]
+    assert os.environ["YUQING_WEIBO_COOKIE"] == "SUB=abc; SUBP=def"
+    assert "abc" not in json.dumps({k: str(v) for k, v in settings.items()})
+
+
+def test_search_terms_follow_the_topic_rule():
+    spider = spider_for(
+        WeiboSpider, YUQING_TOPICS={"星澜咖啡": {"must": ["咖啡"], "any": ["星澜", "XL"]}}
+    )
+    assert spider.search_terms() == ["咖啡 星澜", "咖啡 XL"]
+    spider.topic = "未配置"
+    assert spider.search_terms() == ["未配置"]
+
+
+def test_run_status_and_stats_summary():
+    assert run_status("finished", {}) == "finished"
+    assert run_status("finished", {"a": "max_pages"}) == "partial"
+    assert run_status("closespider_timeout", {}) == "partial"
+    assert run_status("blocked", {}) == "failed"
+    assert run_status("cookie_expired", {}) == "failed"
+    summary = summarise_stats(
+        {
+            "yuqing/dropped/duplicate": 2,
+            "yuqing/invalid/url": 1,
+            "yuqing/errors/http_503": 3,
+            "start_time": datetime(2025, 1, 1, tzinfo=UTC),
+        }
+    )
+    assert summary["dropped"] == {"duplicate": 2, "invalid/url": 1}
+    assert summary["errors"] == {"http_503": 3}
+    assert summary["scrapy"]["start_time"] == "2025-01-01T00:00:00+00:00"
+
+
+def test_example_config_parses_with_crawl_sections():
+    text = '[crawl]\n[[crawl.news]]\nname = "n"\nfeed = "ftp://x"\n'
+    with pytest.raises(Exception, match="crawl.news"):
+        parse_config(text)
