@@ -19,7 +19,7 @@ from pipeline.cli_alerts import alerts_group
 from pipeline.cli_crawl import crawl_command
 from pipeline.config import EXAMPLE_PATH, Config, ConfigError, load_config
 from pipeline.logs import setup_logging
-from pipeline.output import format_option, terminal_safe, write_rows
+from pipeline.output import console, format_option, terminal_safe, write_rows
 from pipeline.time_args import parse_time_arg
 from storage.db import StorageError, Store, current_revision, head_revision, make_engine, safe_url
 from storage.db import upgrade as upgrade_schema
@@ -345,7 +345,7 @@ def demo(workdir: Path) -> None:
     """
     from pipeline.demo import run_demo
 
-    run_demo(workdir, Console(width=None if sys.stdout.isatty() else 160))
+    run_demo(workdir, console())
 
 
 cli.add_command(crawl_command)

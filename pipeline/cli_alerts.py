@@ -7,6 +7,7 @@ Each command body calls one library function (``pipeline.alerting``, ``storage.i
 from __future__ import annotations
 
 import getpass
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,7 +19,8 @@ from rich.table import Table
 from rich.text import Text
 
 from alerts.severity import severity_name
-from pipeline.output import format_option, terminal_safe, write_rows
+from pipeline import exit_codes
+from pipeline.output import console, format_option, terminal_safe, write_rows
 from pipeline.time_args import parse_time_arg
 from storage import incidents
 
@@ -57,28 +59,26 @@ def alerts_group() -> None:
 @click.option("--at", "at", metavar="TIME", help="Evaluate as of this time (default: now).")
 @_pass_app
 def evaluate_command(app, at: str | None) -> None:
-    """Run one evaluation pass: rules, incidents, notifications into the outbox.
+    """Run one evaluation pass (rules, incidents, notifications) and send what is due.
 
-    Cron-friendly: run it every minute (the scheduler daemon does the same).
+    Cron-safe: a run while another is in progress exits 4 and does nothing; exit 5 means some
+    deliveries are failing. The scheduler daemon runs the same job every minute.
 
     \b
     Example:
         * * * * *  cd /srv/yuqing && .venv/bin/yuqing alerts evaluate
     """
-    from pipeline.alerting import evaluate
+    from pipeline.jobs import Locked, alerts_job
 
-    now = parse_time_arg(at, app.config.tz) if at else datetime.now(UTC)
-    store = app.store()
+    now = parse_time_arg(at, app.config.tz) if at else None
     try:
-        result = evaluate(app.config, store, now)
-    finally:
-        store.close()
-    click.echo(
-        f"{len(result.signals)} signal(s); opened {len(result.opened)}, escalated "
-        f"{len(result.escalated)}, reminded {len(result.reminded)}, resolved "
-        f"{len(result.resolved)}; {len(result.notifications)} notification(s) queued"
-        + (f", {result.muted} muted by silences" if result.muted else "")
-    )
+        outcome = alerts_job(app.config, now)
+    except Locked as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(exit_codes.LOCKED)
+    click.echo(outcome.detail)
+    if not outcome.ok:
+        sys.exit(exit_codes.PARTIAL)
 
 
 @alerts_group.command("list")
@@ -146,7 +146,7 @@ def show_command(app, incident_id: int) -> None:
         incident = _incident_or_fail(store, incident_id)
     finally:
         store.close()
-    print_incident(Console(), incident, app.config.tz, app.config.alerts.language)
+    print_incident(console(), incident, app.config.tz, app.config.alerts.language)
 
 
 def print_incident(console: Console, incident: dict, tz, language: str = "zh") -> None:

@@ -44,6 +44,13 @@ def format_option(func: Callable) -> Callable:
     )(func)
 
 
+def console(out: TextIO | None = None, wide: int = 160) -> Console:
+    """A console for people: the terminal's width, or ``wide`` columns when piped (80 would fold
+    every table into a tower)."""
+    out = out or sys.stdout
+    return Console(file=out, width=None if out.isatty() else wide)
+
+
 def csv_safe(value: Any) -> Any:
     """Defuse spreadsheet formulas: a cell starting with = + - @ (or tab/CR) is prefixed with '."""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
@@ -87,6 +94,4 @@ def write_rows(
             table.add_column(header, overflow="fold", min_width=24 if i == last else None)
         for r in rows:
             table.add_row(*[Text(terminal_safe(_plain(fn(r), tz))) for fn in cells.values()])
-        # Piped output has no width of its own; 80 columns would fold every row into a tower.
-        width = None if out.isatty() else 200
-        Console(file=out, soft_wrap=False, width=width).print(table)
+        console(out, wide=200).print(table)

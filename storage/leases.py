@@ -38,9 +38,15 @@ def acquire(
         return False
 
 
-def release(store: Store, name: str, owner: str) -> None:
+def release(store: Store, name: str, owner: str, keep_until: datetime | None = None) -> None:
+    """Give the lease up, or with ``keep_until`` keep it until then: a job that ran for this
+    period keeps another scheduler whose clock fires a moment later from running it again."""
     with store.session() as session:
-        session.execute(delete(JobLease).where(JobLease.name == name, JobLease.owner == owner))
+        mine = (JobLease.name == name) & (JobLease.owner == owner)
+        if keep_until is None:
+            session.execute(delete(JobLease).where(mine))
+        else:
+            session.execute(update(JobLease).where(mine).values(expires_at=keep_until))
 
 
 def holders(store: Store, now: datetime | None = None) -> list[dict]:

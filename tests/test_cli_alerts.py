@@ -68,7 +68,10 @@ def test_evaluate_list_show_ack_note_resolve(alert_run, tmp_path):
     open_incident(tmp_path)
     result = alert_run("alerts", "evaluate")
     assert result.exit_code == 0, result.output
-    assert "opened 1" in result.output and "1 notification(s) queued" in result.output
+    assert "1 opened" in result.output and "1 notification(s) queued" in result.output
+    assert "sent 1" in result.output  # the file channel took it
+    [line] = (tmp_path / "outbox.jsonl").read_text(encoding="utf-8").splitlines()
+    assert "【预警】星澜咖啡" in json.loads(line)["title"]
 
     listed = json.loads(alert_run("alerts", "list", "--format", "json").output)
     assert [(i["id"], i["topic"], i["severity"], i["status"]) for i in listed] == [

@@ -1,0 +1,119 @@
+"""The scheduled jobs, callable from the daemon and from cron-safe commands alike.
+
+Every job runs under a database lease named after it, so two daemons (or a daemon and a cron
+entry) on one database never run the same job at once; the lease is kept for most of the job's
+period after it ends, so a second scheduler whose clock fires a moment later skips that run too.
+Jobs take the config *path* (not the object) so the daemon's job store can persist them, and each
+run reads the current file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from pipeline.config import Config, load_config
+from storage import leases
+from storage.db import Store
+
+log = logging.getLogger(__name__)
+
+OWNER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Locked(Exception):
+    """Another process holds the job's lease."""
+
+
+@contextmanager
+def exclusive(
+    store: Store, name: str, ttl: timedelta, hold: timedelta = timedelta(0)
+) -> Iterator[None]:
+    """Run the body only if the lease ``name`` is free; raise :class:`Locked` otherwise."""
+    started = datetime.now(UTC)
+    if not leases.acquire(store, name, OWNER, ttl, started):
+        raise Locked(f"job {name} is running elsewhere")
+    try:
+        yield
+    finally:
+        keep = started + hold
+        leases.release(store, name, OWNER, keep if keep > datetime.now(UTC) else None)
+
+
+@dataclass
+class JobOutcome:
+    name: str
+    ok: bool
+    detail: str
+
+
+def _open(config: Config | str | None) -> tuple[Config, Store]:
+    """Jobs take a config path (the daemon's job store persists it) or, from the CLI, the
+    already-loaded config."""
+    if not isinstance(config, Config):
+        config = load_config(config)
+    return config, Store.open(config.database_url())
+
+
+def alerts_job(config_path: Config | str | None = None, now: datetime | None = None) -> JobOutcome:
+    """Evaluate alert rules, then send what is due in the outbox."""
+    from alerts.outbox import deliver_due
+    from pipeline.alerting import evaluate
+
+    config, store = _open(config_path)
+    try:
+        with exclusive(store, "alerts:evaluate", timedelta(minutes=5), timedelta(seconds=45)):
+            result = evaluate(config, store, now)
+            sent = deliver_due(store, config.alerts, config.tz, now)
+    finally:
+        store.close()
+    failed = sent.get("failed", 0)
+    detail = (
+        f"{len(result.signals)} signal(s); {len(result.opened)} opened, "
+        f"{len(result.escalated)} escalated, {len(result.reminded)} reminded, "
+        f"{len(result.resolved)} resolved; {len(result.notifications)} notification(s) queued"
+        + (f", {result.muted} muted by silences" if result.muted else "")
+        + "; deliveries: "
+        + (", ".join(f"{k} {v}" for k, v in sorted(sent.items()) if v) or "none due")
+    )
+    return JobOutcome("alerts:evaluate", failed == 0, detail)
+
+
+def deliveries_job(
+    config_path: Config | str | None = None, now: datetime | None = None
+) -> JobOutcome:
+    """Retry what is due in the outbox (between evaluations, and after a restart)."""
+    from alerts.outbox import deliver_due
+
+    config, store = _open(config_path)
+    try:
+        with exclusive(store, "deliveries", timedelta(minutes=5), timedelta(seconds=20)):
+            sent = deliver_due(store, config.alerts, config.tz, now)
+    finally:
+        store.close()
+    return JobOutcome("deliveries", sent.get("failed", 0) == 0, str(dict(sent)))
+
+
+def crawl_job(
+    config_path: str | None, spider: str, topic: str | None, period_seconds: float = 0
+) -> JobOutcome:
+    """One crawl of ``spider`` for ``topic`` in its own process, with the configured timeout."""
+    from pipeline.crawl import GRACE_SECONDS, run_crawl
+
+    config, store = _open(config_path)
+    name = f"crawl:{spider}:{topic or '-'}"
+    timeout = config.crawl.timeout_minutes * 60
+    try:
+        ttl = timedelta(seconds=timeout + GRACE_SECONDS + 60)
+        with exclusive(store, name, ttl, timedelta(seconds=period_seconds * 0.8)):
+            result = run_crawl(spider, topic, config)
+    finally:
+        store.close()
+    return JobOutcome(
+        name, result.ok, f"{result.status}: {result.items} items, {result.errors} errors"
+    )
