@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from storage.models import Base
+from storage.models import Base, include_in_comparison
 
 config = context.config
 engine = config.attributes["engine"]
@@ -14,5 +14,6 @@ with engine.begin() as connection:
         # SQLite cannot ALTER most things in place; batch mode rebuilds the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_in_comparison,
     )
     context.run_migrations()
