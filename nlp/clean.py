@@ -11,6 +11,7 @@ import html
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import cache
 
 # Weibo renders emoticons as <img alt="[怒]">; keep the alt text.
 _EMOTICON_IMG = re.compile(r"""<img[^>]*?\balt=["']?(\[[^\]"'<>]{1,10}\])[^>]*>""", re.I)
@@ -38,6 +39,12 @@ class CleanText:
     repost_chain: str | None = None
 
 
+def opinion_text(cleaned: CleanText) -> str:
+    """What sentiment is judged on: the post and the repost chain it passes on (a bare
+    "转发微博" adds nothing of its own but spreads the opinion it quotes)."""
+    return "。".join(p for p in (cleaned.text, cleaned.repost_chain) if p)
+
+
 def _unique(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
@@ -50,9 +57,29 @@ def strip_html(raw: str) -> str:
     return html.unescape(text)
 
 
-def clean(raw: str) -> CleanText:
-    """Clean one post. The result's ``text`` is what sentiment and keywords are computed on."""
+@cache
+def _to_simplified():
+    """OpenCC's Traditional-to-Simplified converter; OpenCC is optional (``pip install
+    opencc-python-reimplemented``), so this raises a clear error when it is missing."""
+    try:
+        from opencc import OpenCC
+    except ImportError:
+        raise RuntimeError(
+            "Traditional-to-Simplified conversion needs OpenCC: "
+            "pip install opencc-python-reimplemented"
+        ) from None
+    return OpenCC("t2s").convert
+
+
+def clean(raw: str, *, to_simplified: bool = False) -> CleanText:
+    """Clean one post. The result's ``text`` is what sentiment and keywords are computed on.
+
+    Full-width letters, digits and punctuation become half-width (NFKC). With ``to_simplified``,
+    Traditional characters become Simplified (OpenCC), e.g. for posts from Taiwan or Hong Kong.
+    """
     text = unicodedata.normalize("NFKC", strip_html(raw or ""))
+    if to_simplified:
+        text = _to_simplified()(text)
     # Control characters (other than newline) never belong in a post and can corrupt terminals.
     text = "".join(ch for ch in text if ch == "\n" or unicodedata.category(ch)[0] != "C")
     links = _URL.findall(text)

@@ -1,17 +1,28 @@
 """Sentiment scoring behind one interface: a score in [0, 1] and a label.
 
-``score`` is the probability-like positivity an engine returns; the label comes from two
-thresholds (configurable): below ``negative_below`` is negative, above ``positive_above`` is
-positive, anything between is neutral. Engines are looked up by name with :func:`get_engine`.
+``score`` is the positivity of a post: 0 is clearly negative, 1 clearly positive, 0.5 neutral or
+balanced. Where the label comes from depends on the engine:
+
+- ``weibo`` (default) is a three-class model (:mod:`nlp.sentiment_model`); the label is its most
+  probable class, and the score is P(positive) + P(neutral) / 2. A strongly neutral post then
+  scores 0.5 instead of being forced to one side.
+- ``snownlp`` returns one probability of "positive"; the label comes from two thresholds
+  (below ``negative_below`` negative, above ``positive_above`` positive, between neutral).
+
+Engines are looked up by name with :func:`get_engine`, optionally with a model trained by
+``yuqing nlp train`` instead of the shipped one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 LABELS = ("negative", "neutral", "positive")
+SHIPPED_MODEL = Path(__file__).parent / "models" / "weibo"
+DEFAULT_ENGINE = "weibo"
 
 
 @dataclass(frozen=True)
@@ -23,7 +34,18 @@ class Sentiment:
 class SentimentEngine(Protocol):
     name: str
 
-    def scores(self, texts: Sequence[str]) -> list[float]: ...
+    def scores(
+        self, texts: Sequence[str], tokens: Sequence[Sequence[str]] | None = None
+    ) -> list[float]: ...
+
+
+@runtime_checkable
+class ClassifyingEngine(SentimentEngine, Protocol):
+    """An engine whose model chooses the label itself (thresholds do not apply)."""
+
+    def predict(
+        self, texts: Sequence[str], tokens: Sequence[Sequence[str]] | None = None
+    ) -> list[Sentiment]: ...
 
 
 def label_for(score: float, negative_below: float = 0.4, positive_above: float = 0.6) -> str:
@@ -34,36 +56,77 @@ def label_for(score: float, negative_below: float = 0.4, positive_above: float =
     return "neutral"
 
 
+class WeiboEngine:
+    """The shipped three-class model trained on hand-labelled Weibo posts (SMP2020-EWECT)."""
+
+    name = "weibo"
+
+    def __init__(self, model_dir: Path | None = None) -> None:
+        import rjieba
+
+        from nlp.sentiment_model import HashedLinearModel
+
+        self.model_dir = Path(model_dir) if model_dir else SHIPPED_MODEL
+        self.model = HashedLinearModel.load(self.model_dir)
+        # The model was trained on jieba's own dictionary; a user dictionary would shift tokens.
+        self._cut = rjieba.Jieba().cut
+
+    def _tokens(self, texts, tokens):
+        return tokens if tokens is not None else [self._cut(t) for t in texts]
+
+    def probabilities(self, texts: Sequence[str], tokens=None):
+        return self.model.probabilities(texts, self._tokens(texts, tokens))
+
+    def scores(self, texts: Sequence[str], tokens=None) -> list[float]:
+        p = self.probabilities(texts, tokens)
+        return (p[:, 2] + 0.5 * p[:, 1]).tolist()
+
+    def predict(self, texts: Sequence[str], tokens=None) -> list[Sentiment]:
+        p = self.probabilities(texts, tokens)
+        scores = (p[:, 2] + 0.5 * p[:, 1]).round(4).tolist()
+        labels = p.argmax(axis=1).tolist()
+        return [Sentiment(s, LABELS[i]) for s, i in zip(scores, labels, strict=True)]
+
+
 class SnowNLPEngine:
-    """SnowNLP's Bayes classifier (trained on product reviews; slow, kept as a reference)."""
+    """SnowNLP's Bayes classifier: its bundled product-review model, or one retrained with
+    :func:`nlp.train_sentiment.train_snownlp` (a file saved by SnowNLP's own ``save``)."""
 
     name = "snownlp"
 
-    def __init__(self) -> None:
-        from snownlp import SnowNLP  # imported lazily: loading its model takes about a second
+    def __init__(self, model_path: Path | None = None) -> None:
+        # Imported lazily: loading SnowNLP's model takes about a second.
+        from snownlp import sentiment as snow_sentiment
 
-        self._snownlp = SnowNLP
+        if model_path is None:
+            self._classifier = snow_sentiment.classifier
+        else:
+            self._classifier = snow_sentiment.Sentiment()
+            # SnowNLP appends ".3" to the file name under Python 3 when saving and loading.
+            self._classifier.load(str(model_path).removesuffix(".3"))
 
-    def scores(self, texts: Sequence[str]) -> list[float]:
+    def scores(self, texts: Sequence[str], tokens=None) -> list[float]:
         # An empty text has no opinion; SnowNLP would still answer, so answer neutral ourselves.
-        return [float(self._snownlp(t).sentiments) if t.strip() else 0.5 for t in texts]
+        return [float(self._classifier.classify(t)) if t.strip() else 0.5 for t in texts]
 
 
-_ENGINES = {"snownlp": SnowNLPEngine}
-_loaded: dict[str, SentimentEngine] = {}
+_ENGINES = {"weibo": WeiboEngine, "snownlp": SnowNLPEngine}
+ENGINE_NAMES = tuple(_ENGINES)
+_loaded: dict[tuple[str, str | None], SentimentEngine] = {}
 
 
-def get_engine(name: str) -> SentimentEngine:
-    """The engine called ``name``, loaded once per process."""
-    if name not in _loaded:
+def get_engine(name: str, model: str | Path | None = None) -> SentimentEngine:
+    """The engine called ``name`` (with ``model`` instead of its default), loaded once."""
+    key = (name, str(model) if model else None)
+    if key not in _loaded:
         try:
             factory = _ENGINES[name]
         except KeyError:
             raise ValueError(
                 f"unknown sentiment engine {name!r}; known: {', '.join(_ENGINES)}"
             ) from None
-        _loaded[name] = factory()
-    return _loaded[name]
+        _loaded[key] = factory(Path(model)) if model else factory()
+    return _loaded[key]
 
 
 def analyse(
@@ -71,8 +134,12 @@ def analyse(
     engine: SentimentEngine,
     negative_below: float = 0.4,
     positive_above: float = 0.6,
+    tokens: Sequence[Sequence[str]] | None = None,
 ) -> list[Sentiment]:
+    """Score and label ``texts``; ``tokens`` (their segmentation) saves re-segmenting."""
+    if isinstance(engine, ClassifyingEngine):
+        return engine.predict(texts, tokens)
     return [
         Sentiment(round(s, 4), label_for(s, negative_below, positive_above))
-        for s in engine.scores(texts)
+        for s in engine.scores(texts, tokens)
     ]
