@@ -194,10 +194,42 @@ class CrawlConfig(_Strict):
 
 
 class NlpConfig(_Strict):
-    sentiment_engine: Literal["snownlp"] = "snownlp"
+    sentiment_engine: Literal["weibo", "snownlp"] = Field(
+        "weibo", description="weibo: the shipped three-class model; snownlp: SnowNLP"
+    )
+    sentiment_model: Path | None = Field(
+        None,
+        description="a model from `yuqing nlp train` instead of the engine's default",
+    )
+    # Only the snownlp engine labels by thresholds; the weibo model picks its label itself.
     negative_below: float = Field(0.4, gt=0, lt=1)
     positive_above: float = Field(0.6, gt=0, lt=1)
     keywords_per_mention: int = Field(5, ge=0, le=50)
+    causes: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description='extra complaint-cause words, e.g. 服务态度 = ["甩脸子"]; "word*2" weighs 2',
+    )
+    near_duplicate_threshold: float = Field(0.7, gt=0, le=1, description="MinHash Jaccard")
+    near_duplicate_days: int = Field(
+        7, ge=0, description="stored posts this recent seed the near-duplicate index"
+    )
+
+    @field_validator("sentiment_model")
+    @classmethod
+    def _model_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.exists():
+            raise ValueError(f"no such model: {value}")
+        return value
+
+    @field_validator("causes")
+    @classmethod
+    def _cause_words(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for cause, words in value.items():
+            if not cause.strip() or len(cause) > 16:
+                raise ValueError(f"cause name {cause!r} must be 1 to 16 characters")
+            if any(not w.strip() for w in words):
+                raise ValueError(f"{cause}: words must not be blank")
+        return value
 
     @model_validator(mode="after")
     def _ordered(self) -> NlpConfig:
