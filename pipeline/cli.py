@@ -17,6 +17,8 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from pipeline import exit_codes
 from pipeline.cli_alerts import alerts_group
 from pipeline.cli_crawl import crawl_command
+from pipeline.cli_ops import run_command, status_command
+from pipeline.cli_nlp import nlp_group
 from pipeline.config import EXAMPLE_PATH, Config, ConfigError, load_config
 from pipeline.logs import setup_logging
 from pipeline.output import console, format_option, terminal_safe, write_rows
@@ -350,6 +352,9 @@ def demo(workdir: Path) -> None:
 
 cli.add_command(crawl_command)
 cli.add_command(alerts_group)
+cli.add_command(run_command)
+cli.add_command(status_command)
+cli.add_command(nlp_group)
 
 
 def main() -> None:
