@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from storage.db import Store
 from storage.models import EngagementSnapshot, Mention, TopicMatch
+from storage.search import search_text
 
 COUNTS = ("reposts", "comments", "likes")
 # Columns a newer observation may change. first_seen_at and published_at never change.
@@ -40,6 +41,7 @@ _UPDATABLE = (
     "cause",
     "keywords",
     "extra",
+    "search_text",
 )
 # SQLite allows 32766 bound parameters per statement; 400 rows x ~26 columns stays well under.
 BATCH_ROWS = 400
@@ -153,6 +155,8 @@ def _upsert_batch(session: Session, rows: list[MentionRow], now: datetime) -> Up
         value = {k: v for k, v in row.items() if k != "topics"}
         value.setdefault("keywords", [])
         value.setdefault("extra", {})
+        # Segmented here, on the one write path, so the full-text index always matches the text.
+        value["search_text"] = search_text(value.get("title"), value.get("text"))
         value["first_seen_at"] = now
         values.append(value)
     # Every row of a multi-row INSERT needs the same columns: fill gaps with column defaults.
