@@ -1,17 +1,29 @@
-"""Step 3 of the item path: NLP scores on normalised rows (sentiment, keywords).
+"""Step 3 of the item path: NLP on normalised rows (sentiment, cause, keywords, near-duplicates).
 
-Works on batches because sentiment engines are much faster per post on a batch. The segmenter's
+Works on batches because the sentiment model is much faster per post on a batch. The segmenter's
 user dictionary holds every configured topic keyword, so a brand name stays one token.
+
+Near-duplicate clusters must be the same whichever run stores a post, so the first batch seeds the
+index with the clustered posts of the last ``nlp.near_duplicate_days`` days from the database.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from nlp.segment import segmenter_for
-from nlp.sentiment import analyse, get_engine
+from nlp.analysis import PostAnalyser
+from nlp.dedup import NearDuplicateIndex
+from nlp.sentiment import get_engine
 from pipeline.config import Config
 from storage.mentions import MentionRow
+
+log = logging.getLogger(__name__)
+
+# (platform, post_id, text, cluster_id) of stored posts, oldest first.
+RecentPosts = Callable[[], Iterable[tuple[str, str, str, int]]]
 
 
 def scoring_text(row: MentionRow) -> str:
@@ -21,20 +33,81 @@ def scoring_text(row: MentionRow) -> str:
     return "。".join(p for p in parts if p)
 
 
+def own_text(row: MentionRow) -> str:
+    """What near-duplicates are judged on: what the author wrote (a repost chain is spread, not
+    copy-paste). Must match how :func:`storage.clusters.recent_cluster_posts` joins it."""
+    return "\n".join(filter(None, [row.get("title"), row.get("text")]))
+
+
+def post_key(platform: str, post_id: str) -> str:
+    return f"{platform}:{post_id}"
+
+
+def recent_posts_from_database(config: Config) -> RecentPosts:
+    """Reads the seed posts from the configured database, if it exists; never creates one."""
+
+    def load() -> list[tuple[str, str, str, int]]:
+        from sqlalchemy.engine import make_url
+
+        from storage.clusters import recent_cluster_posts
+        from storage.db import Store
+
+        url = config.database_url()
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite" and (
+            not parsed.database or parsed.database == ":memory:" or not Path(parsed.database).exists()
+        ):
+            return []
+        store = Store.open(url, auto_migrate=False)
+        try:
+            since = datetime.now(UTC) - timedelta(days=config.nlp.near_duplicate_days)
+            return recent_cluster_posts(store, since)
+        finally:
+            store.close()
+
+    return load
+
+
 class Enricher:
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, recent_posts: RecentPosts | None = None):
+        nlp = config.nlp
         words = [w for t in config.topics for w in (*t.keywords.must, *t.keywords.any, t.name)]
-        self.segmenter = segmenter_for(frozenset(words))
-        self.engine = get_engine(config.nlp.sentiment_engine)
-        self.nlp = config.nlp
+        self.analyser = PostAnalyser(
+            get_engine(nlp.sentiment_engine, nlp.sentiment_model),
+            user_words=words,
+            cause_lexicon=nlp.causes,
+            negative_below=nlp.negative_below,
+            positive_above=nlp.positive_above,
+            keywords_per_post=nlp.keywords_per_mention,
+        )
+        self.clusters = NearDuplicateIndex(threshold=nlp.near_duplicate_threshold)
+        self._recent_posts = recent_posts or recent_posts_from_database(config)
+        self._seeded = False
+
+    def _seed(self) -> None:
+        self._seeded = True
+        try:
+            posts = list(self._recent_posts())
+        except Exception as exc:
+            # Clustering still works within this run; only links to older posts are lost.
+            log.warning("near-duplicate index not seeded from the database: %s", exc)
+            return
+        for platform, post_id, text, cluster in posts:
+            self.clusters.add_known(post_key(platform, post_id), text, cluster)
+        log.debug("near-duplicate index seeded with %d posts", len(self.clusters))
 
     def enrich(self, rows: Sequence[MentionRow]) -> Sequence[MentionRow]:
-        texts = [scoring_text(r) for r in rows]
-        sentiments = analyse(texts, self.engine, self.nlp.negative_below, self.nlp.positive_above)
-        for row, text, sentiment in zip(rows, texts, sentiments, strict=True):
-            row["sentiment_score"] = sentiment.score
-            row["sentiment_label"] = sentiment.label
-            row["keywords"] = self.segmenter.keywords(text, self.nlp.keywords_per_mention)
+        if not self._seeded:
+            self._seed()
+        results = self.analyser.analyse([scoring_text(r) for r in rows], cleaned=True)
+        for row, result in zip(rows, results, strict=True):
+            row["sentiment_score"] = result.score
+            row["sentiment_label"] = result.label
+            row["cause"] = result.cause
+            row["keywords"] = result.keywords
+            row["cluster_id"] = self.clusters.assign(
+                post_key(row["platform"], row["post_id"]), own_text(row)
+            )
         return rows
 
 
