@@ -7,6 +7,7 @@ filter are timezone-aware and results carry UTC datetimes (callers convert for d
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy import Select, case, func, or_, select
 
 from storage.db import Store
 from storage.models import Mention, TopicMatch
+from storage.search import search_match
 
 MENTION_COLUMNS = (
     "id",
@@ -53,6 +55,10 @@ class MentionFilter:
     contains: str | None = None
     limit: int | None = 100
     order: str = "newest"  # or "engagement": reposts + comments + likes, highest first
+    # Full-text query in the language of storage/query_language.py: 品牌 AND (质量 OR 退款) NOT 招聘
+    search: str | None = None
+    cause: str | None = None
+    min_engagement: int | None = None  # reposts + comments + likes at least this
 
     def __post_init__(self) -> None:
         for name in ("since", "until"):
@@ -61,6 +67,9 @@ class MentionFilter:
                 raise ValueError(f"{name} must be timezone-aware")
         if self.order not in ORDERS:
             raise ValueError(f"order must be one of {', '.join(ORDERS)}")
+        if self.search:
+            # Parsed now so a malformed query fails here (QuerySyntaxError is a ValueError).
+            search_match(self.search)
 
 
 def _escape_like(text: str) -> str:
@@ -90,11 +99,24 @@ def _filtered(stmt: Select, f: MentionFilter) -> Select:
         stmt = stmt.where(
             or_(Mention.text.like(pattern, escape="\\"), Mention.title.like(pattern, escape="\\"))
         )
+    if f.search:
+        stmt = stmt.where(search_match(f.search))
+    if f.cause is not None:
+        stmt = stmt.where(Mention.cause == f.cause)
+    if f.min_engagement is not None:
+        stmt = stmt.where(Mention.reposts + Mention.comments + Mention.likes >= f.min_engagement)
     return stmt
 
 
 def find_mentions(store: Store, f: MentionFilter | None = None) -> list[dict[str, Any]]:
     """Mentions matching ``f``, newest first, each a dict with a ``topics`` list."""
+    return list(iter_mentions(store, f))
+
+
+def iter_mentions(
+    store: Store, f: MentionFilter | None = None, chunk: int = 500
+) -> Iterator[dict[str, Any]]:
+    """Like :func:`find_mentions`, streamed ``chunk`` rows at a time: exports of any size."""
     f = f or MentionFilter()
     stmt = _filtered(select(*[getattr(Mention, c) for c in MENTION_COLUMNS]), f)
     if f.order == "engagement":
@@ -103,20 +125,21 @@ def find_mentions(store: Store, f: MentionFilter | None = None) -> list[dict[str
     if f.limit is not None:
         stmt = stmt.limit(f.limit)
     with store.session() as session:
-        rows = [dict(r._mapping) for r in session.execute(stmt)]
-        topics: dict[int, list[str]] = {}
-        ids = [r["id"] for r in rows]
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
+        result = session.execute(stmt.execution_options(yield_per=chunk))
+        for part in result.partitions():
+            rows = [dict(r._mapping) for r in part]
+            topics: dict[int, list[str]] = {}
+            # A second cursor beside the streaming one: fine on both backends (psycopg buffers
+            # the named cursor server-side, SQLite steps statements independently).
             for mention_id, topic in session.execute(
                 select(TopicMatch.mention_id, TopicMatch.topic)
-                .where(TopicMatch.mention_id.in_(chunk))
+                .where(TopicMatch.mention_id.in_([r["id"] for r in rows]))
                 .order_by(TopicMatch.topic)
             ):
                 topics.setdefault(mention_id, []).append(topic)
-    for row in rows:
-        row["topics"] = topics.get(row["id"], [])
-    return rows
+            for row in rows:
+                row["topics"] = topics.get(row["id"], [])
+                yield row
 
 
 def mentions(store: Store, **filters):
