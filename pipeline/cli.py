@@ -264,15 +264,23 @@ def _time_option(name: str, help_text: str):
 @_time_option("since", "Published at or after: 24h, 7d, 2026-11-20, ISO 8601.")
 @_time_option("until", "Published before (same forms as --since).")
 @click.option("--contains", help="Text or title contains this string.")
+@click.option(
+    "--search",
+    metavar="QUERY",
+    help='Full-text search: words, "phrases", AND, OR, NOT, parentheses.',
+)
 @click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True, help="0 = all.")
 @format_option
 @pass_app
-def mentions(app: App, topic, platform, sentiment, since, until, contains, limit, fmt) -> None:
+def mentions(
+    app: App, topic, platform, sentiment, since, until, contains, search, limit, fmt
+) -> None:
     """List stored mentions, newest first. Times are shown in the config's time zone.
 
     \b
     Example:
         yuqing mentions --topic 星澜咖啡 --sentiment negative --since 24h --format csv > neg.csv
+        yuqing mentions --search '品牌 AND (质量 OR 退款) NOT 招聘'
     """
     tz = app.config.tz
     try:
@@ -280,15 +288,19 @@ def mentions(app: App, topic, platform, sentiment, since, until, contains, limit
         until_at = parse_time_arg(until, tz) if until else None
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
-    flt = MentionFilter(
-        topic=topic,
-        platform=platform,
-        sentiment=sentiment,
-        since=since_at,
-        until=until_at,
-        contains=contains,
-        limit=limit or None,
-    )
+    try:
+        flt = MentionFilter(
+            topic=topic,
+            platform=platform,
+            sentiment=sentiment,
+            since=since_at,
+            until=until_at,
+            contains=contains,
+            search=search,
+            limit=limit or None,
+        )
+    except ValueError as exc:  # a malformed --search query
+        raise click.BadParameter(str(exc), param_hint="--search") from None
     store = app.store()
     try:
         rows = find_mentions(store, flt)
