@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -187,3 +188,19 @@ def test_postgresql_query_uses_the_gin_index(store):
         conn.execute(text("SET enable_seqscan = off"))
         plan = "\n".join(conn.execute(text("EXPLAIN " + sql)).scalars())
     assert "ix_mention_search_text" in plan
+
+
+# --- command line -----------------------------------------------------------------------------
+
+
+def test_mentions_command_searches_and_explains_a_bad_query(run, tmp_path):
+    from storage.db import Store
+
+    store = Store.open(f"sqlite:///{tmp_path / 'y.db'}")
+    upsert_mentions(store, POSTS)
+    store.close()
+    found = run("mentions", "--search", "星澜 AND (质量 OR 退款) NOT 招聘", "--format", "json")
+    assert found.exit_code == 0, found.output
+    assert [m["post_id"] for m in json.loads(found.output)] == ["1"]
+    bad = run("mentions", "--search", "NOT 招聘")
+    assert bad.exit_code == 2 and "NOT needs a positive term" in bad.output
