@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,7 +24,12 @@ from storage.db import Store
 
 log = logging.getLogger(__name__)
 
-OWNER = f"{socket.gethostname()}:{os.getpid()}"
+HOST = socket.gethostname()
+
+
+def owner() -> str:
+    """Who holds a lease: host, process and thread (a daemon runs jobs on a thread pool)."""
+    return f"{HOST}:{os.getpid()}:{threading.get_ident()}"
 
 
 class Locked(Exception):
@@ -35,14 +41,14 @@ def exclusive(
     store: Store, name: str, ttl: timedelta, hold: timedelta = timedelta(0)
 ) -> Iterator[None]:
     """Run the body only if the lease ``name`` is free; raise :class:`Locked` otherwise."""
-    started = datetime.now(UTC)
-    if not leases.acquire(store, name, OWNER, ttl, started):
-        raise Locked(f"job {name} is running elsewhere")
+    started, me = datetime.now(UTC), owner()
+    if not leases.acquire(store, name, me, ttl, started):
+        raise Locked(f"job {name} is running elsewhere (or ran moments ago)")
     try:
         yield
     finally:
         keep = started + hold
-        leases.release(store, name, OWNER, keep if keep > datetime.now(UTC) else None)
+        leases.release(store, name, me, keep if keep > datetime.now(UTC) else None)
 
 
 @dataclass

@@ -30,6 +30,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from pipeline import jobs
 from pipeline.config import Config
 from pipeline.crawl import stop_all
+from storage.db import Store
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +132,9 @@ def run_job(job: str, config_path: str | None, **kwargs: Any) -> None:
 
 
 def build_scheduler(config: Config, config_path: str | None) -> BackgroundScheduler:
+    # Open (and on a new SQLite file, migrate) the database before APScheduler adds its own
+    # table to it, which would make the file look like someone else's database.
+    Store.open(config.database_url()).close()
     return BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(url=config.database_url(), tablename=JOB_TABLE)},
         executors={"default": ThreadPoolExecutor(max_workers=4)},
