@@ -20,7 +20,7 @@ from pipeline.cli_crawl import crawl_command
 from pipeline.cli_ops import run_command, status_command
 from pipeline.cli_nlp import nlp_group
 from pipeline.config import EXAMPLE_PATH, Config, ConfigError, load_config
-from pipeline.logs import setup_logging
+from pipeline.logs import add_log_file, setup_logging
 from pipeline.output import console, format_option, terminal_safe, write_rows
 from pipeline.time_args import parse_time_arg
 from storage.db import StorageError, Store, current_revision, head_revision, make_engine, safe_url
@@ -42,6 +42,15 @@ class App:
     def config(self) -> Config:
         if self._config is None:
             self._config = load_config(self.config_path)
+            logging_config = self._config.logging
+            if logging_config.file:
+                add_log_file(
+                    logging_config.file,
+                    logging_config.format,
+                    logging_config.level,
+                    int(logging_config.max_megabytes * 1_000_000),
+                    logging_config.backups,
+                )
         return self._config
 
     def store(self) -> Store:

@@ -238,6 +238,14 @@ class NlpConfig(_Strict):
         return self
 
 
+class LoggingConfig(_Strict):
+    file: Path | None = Field(None, description="rotating log file; none = stderr only")
+    format: Literal["text", "json"] = "text"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    max_megabytes: float = Field(10, gt=0)
+    backups: int = Field(5, ge=0)
+
+
 class Config(_Strict):
     general: GeneralConfig = Field(default_factory=GeneralConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
@@ -245,6 +253,7 @@ class Config(_Strict):
     crawl: CrawlConfig = Field(default_factory=CrawlConfig)
     nlp: NlpConfig = Field(default_factory=NlpConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
 
     # Not part of the schema: where the config was read from, for messages.
     source: str = Field("<embedded defaults>", exclude=True)

@@ -164,3 +164,13 @@ def test_demo_runs_offline(tmp_path, monkeypatch):
     assert "舆情概览" in result.output and "星澜咖啡" in result.output
     assert "传播最广的负面内容" in result.output
     assert (tmp_path / "d" / "yuqing.db").exists()
+
+
+def test_json_log_file_from_config(run, tmp_path):
+    with open(tmp_path / "yuqing.toml", "a", encoding="utf-8") as f:
+        f.write("\n[logging]\nfile = 'logs/y.log'\nformat = 'json'\nlevel = 'INFO'\n")
+    assert run("ingest", str(FIXTURES / "mentions_good.jsonl")).exit_code == 0
+    lines = (tmp_path / "logs" / "y.log").read_text(encoding="utf-8").splitlines()
+    assert lines, "nothing was logged"
+    entries = [json.loads(line) for line in lines]
+    assert {"time", "level", "logger", "message"} <= set(entries[0])
