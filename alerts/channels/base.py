@@ -1,0 +1,70 @@
+"""What every delivery channel has in common: the sender interface and how a send fails.
+
+A sender turns one or more notifications into one message on its platform. It raises
+:class:`SendError` when the message did not arrive, with ``in_doubt`` set when it may have
+arrived anyway (the request went out and no answer came back), so the outbox can tell a safe
+retry from a possible duplicate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from alerts.render import Options
+
+
+class SendError(Exception):
+    """A send that did not (verifiably) succeed."""
+
+    def __init__(self, message: str, *, in_doubt: bool = False, retry_after: float | None = None):
+        super().__init__(message)
+        self.in_doubt = in_doubt
+        self.retry_after = retry_after
+
+
+@dataclass
+class Rate:
+    """At most ``messages`` per ``seconds`` to one channel."""
+
+    messages: int
+    seconds: float
+
+
+class Sender:
+    """One configured channel. Subclasses set the class attributes and implement :meth:`send`."""
+
+    type = ""
+    #: Several notifications may share one message (IM robots, whose rate limits are tight).
+    bundles = False
+    #: The platform's pace; None = no limit of ours.
+    rate: Rate | None = None
+
+    def __init__(self, channel, alerts, channel_id: str):
+        self.channel = channel
+        self.alerts = alerts
+        self.channel_id = channel_id
+        override = alerts.delivery.rate_per_minute.get(self.type)
+        if override:
+            self.rate = Rate(max(1, int(override)), 60.0)
+
+    def options(self, tz: ZoneInfo) -> Options:
+        return Options(
+            tz=tz,
+            language=self.alerts.language,
+            incident_url=self.alerts.delivery.incident_url,
+            channel=self.channel_id,
+        )
+
+    def send(
+        self,
+        notifications: list[dict],
+        keys: list[str],
+        tz: ZoneInfo,
+        possible_duplicate: bool = False,
+    ) -> None:
+        raise NotImplementedError
+
+    def already_delivered(self, keys: list[str]) -> set[str] | None:
+        """Which of ``keys`` the channel provably has; None when the channel cannot tell."""
+        return None

@@ -1,0 +1,109 @@
+"""A small JSON-over-HTTP client that knows whether a failed request may have arrived.
+
+``http.client`` rather than urllib or requests: connecting and sending are separate steps, so
+a refused or failed connection (nothing sent: safe to retry) is told apart from a timeout
+after the request went out (maybe delivered). Environment proxies are not used; robots and
+webhooks are reached directly. Error messages name the host only: robot URLs carry tokens.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import ssl
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
+from alerts.channels.base import SendError
+from alerts.config import check_http_url
+
+USER_AGENT = "yuqing-alerts/0.1"
+MAX_RESPONSE = 1_000_000
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> dict | None:
+        try:
+            data = json.loads(self.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def text(self, limit: int = 200) -> str:
+        return self.body.decode("utf-8", "replace")[:limit]
+
+    def retry_after(self) -> float | None:
+        value = self.headers.get("retry-after")
+        if not value:
+            return None
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            pass
+        try:
+            return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
+        except (TypeError, ValueError):
+            return None
+
+
+def post_json(
+    url: str, payload: dict, *, timeout: float, headers: dict[str, str] | None = None
+) -> Response:
+    try:
+        check_http_url(url)
+    except ValueError:
+        raise SendError("the configured URL is not an http(s) URL") from None
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme == "https":
+        conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+            host, parts.port, timeout=timeout, context=ssl.create_default_context()
+        )
+    else:
+        conn = http.client.HTTPConnection(host, parts.port, timeout=timeout)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    sent_headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "User-Agent": USER_AGENT,
+        **(headers or {}),
+    }
+    try:
+        try:
+            conn.connect()
+        except (OSError, http.client.HTTPException) as exc:
+            raise SendError(f"cannot connect to {host}: {_reason(exc)}") from None
+        try:
+            conn.request("POST", target, body=data, headers=sent_headers)
+            resp = conn.getresponse()
+            body = resp.read(MAX_RESPONSE)
+        except (OSError, http.client.HTTPException) as exc:
+            raise SendError(
+                f"no answer from {host} after sending: {_reason(exc)}", in_doubt=True
+            ) from None
+        return Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, body)
+    finally:
+        conn.close()
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def expect_2xx(resp: Response, host: str) -> None:
+    """Raise for a non-2xx answer; 429 and 503 carry the server's Retry-After."""
+    if 200 <= resp.status < 300:
+        return
+    raise SendError(
+        f"{host} answered HTTP {resp.status}: {resp.text()}",
+        retry_after=resp.retry_after() if resp.status in (429, 503) else None,
+    )
