@@ -20,6 +20,7 @@ from rich.text import Text
 
 from alerts.severity import severity_name
 from pipeline import exit_codes
+from pipeline.cli_delivery import deliveries, routes, test_channel
 from pipeline.output import console, format_option, terminal_safe, write_rows
 from pipeline.time_args import parse_time_arg
 from storage import incidents
@@ -366,3 +367,8 @@ def backtest_command(series: Path, out: Path) -> None:
         f"{summary.rows} buckets of {summary.bucket_minutes} min, {summary.alerts} alert(s) "
         f"({summary.incidents} incident(s)) -> {out}"
     )
+
+
+alerts_group.add_command(test_channel)
+alerts_group.add_command(deliveries)
+alerts_group.add_command(routes)
