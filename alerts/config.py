@@ -23,7 +23,14 @@ from pydantic import (
 from alerts.secrets import SecretRef
 from alerts.severity import SEVERITIES, SEVERITY_ZH, parse_severity  # noqa: F401  (re-exported)
 
-RULE_KINDS = ("negative_spike", "negative_share", "viral_post", "influencer_post", "crisis_words")
+RULE_KINDS = (
+    "negative_spike",
+    "negative_share",
+    "viral_post",
+    "influencer_post",
+    "crisis_words",
+    "source_health",
+)
 
 
 Severity = Annotated[str, Field(description="info/关注, warning/预警 or critical/危机")]

@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from alerts.detectors import crisis_words, influencer, share, viral
+from alerts.detectors import crisis_words, influencer, share, source_health, viral
 from alerts.evidence import build_evidence
 from alerts.rules import Rule, build_rules
 from alerts.severity import max_severity, severity_rank
 from alerts.signals import Signal
 from alerts.spike_rule import evaluate_spikes
-from storage import aggregates, incidents
+from storage import aggregates, incidents, status
 from storage.db import Store
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,9 @@ class AlertEngine:
     def collect_signals(self, now: datetime) -> list[Signal]:
         signals: list[Signal] = []
         for rule in self.rules:
+            if rule.kind == "source_health":
+                signals.extend(self._check_source_health(rule))
+                continue
             topics = [t for t in self.topics if rule.applies_to(t)]
             if not topics:
                 continue
@@ -150,6 +153,16 @@ class AlertEngine:
             if signal:
                 found.append(signal)
         return found
+
+    def _check_source_health(self, rule: Rule) -> list[Signal]:
+        signal = source_health.check(
+            rule.name,
+            status.source_health(self.store),
+            status.counts(self.store).get("deliveries_failed", 0),
+            rule.options,
+            self.language,
+        )
+        return [signal] if signal else []
 
     def _check_crisis_words(self, rule: Rule, topics: list[str], now: datetime) -> list[Signal]:
         opts = rule.options

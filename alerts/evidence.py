@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from alerts.detectors.source_health import OPS_TOPIC
 from alerts.severity import severity_rank
 from alerts.signals import Signal
 from storage import aggregates
@@ -21,6 +22,21 @@ POST_TEXT_LIMIT = 280
 # How far back the evidence looks: since the incident opened, at least an hour, at most a day.
 MIN_LOOKBACK = timedelta(hours=1)
 MAX_LOOKBACK = timedelta(hours=24)
+
+OPS_GUIDANCE = {
+    "zh": [
+        "查看 `yuqing status` 与采集日志，确认失败原因",
+        "Cookie 失效：在浏览器重新登录 m.weibo.cn，更新 Cookie 的环境变量或文件",
+        "持续被封锁：降低抓取频率或更换代理",
+        "投递失败：检查告警渠道的地址、密钥与网络",
+    ],
+    "en": [
+        "Check `yuqing status` and the crawl logs for the cause",
+        "Expired cookie: log in to m.weibo.cn again and update the cookie variable or file",
+        "Blocked again and again: crawl less often or change proxies",
+        "Failing deliveries: check the channel's address, keys and network",
+    ],
+}
 
 GUIDANCE = {
     "zh": [
@@ -95,6 +111,6 @@ def build_evidence(
         "signals": [s.as_evidence() for s in ordered],
         "top_posts": [_post(p) for p in list(chosen.values())[:TOP_POSTS]],
         **aggregates.breakdown(negatives),
-        "guidance": GUIDANCE[language],
+        "guidance": (OPS_GUIDANCE if topic == OPS_TOPIC else GUIDANCE)[language],
     }
     return evidence

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from alerts.detectors.crisis_words import CrisisOptions
 from alerts.detectors.influencer import InfluencerOptions
 from alerts.detectors.share import ShareOptions
+from alerts.detectors.source_health import SourceHealthOptions
 from alerts.detectors.viral import ViralOptions
 
 
@@ -41,6 +42,7 @@ OPTION_MODELS: dict[str, type[BaseModel]] = {
     "viral_post": ViralOptions,
     "influencer_post": InfluencerOptions,
     "crisis_words": CrisisOptions,
+    "source_health": SourceHealthOptions,
 }
 DEFAULT_RULES = tuple(OPTION_MODELS)
 

@@ -264,7 +264,8 @@ class Config(_Strict):
         for i, name in enumerate(names):
             if name in names[:i]:
                 raise ValueError(f"topics[{i}].name: duplicate topic name {name!r}")
-        known = set(names)
+        # "ops" is the reserved topic of the collection's own health alerts.
+        known = set(names) | {"ops"}
         for i, rule in enumerate(self.alerts.rules):
             for topic in rule.topics:
                 if topic not in known:

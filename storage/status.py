@@ -35,11 +35,15 @@ def source_health(store: Store, recent: int = 20) -> list[dict[str, Any]]:
             ).all()
             if not runs:
                 continue
-            streak = 0
+            streak = blocked = 0
             for run in runs:
                 if run.status not in FAILED:
                     break
                 streak += 1
+            for run in runs:
+                if (run.stats or {}).get("close_reason") != "blocked":
+                    break
+                blocked += 1
             last = runs[0]
             found.append(
                 {
@@ -51,6 +55,7 @@ def source_health(store: Store, recent: int = 20) -> list[dict[str, Any]]:
                     "last_errors": last.errors,
                     "last_message": last.message,
                     "failed_in_a_row": streak,
+                    "blocked_in_a_row": blocked,
                     "stats": last.stats or {},
                 }
             )

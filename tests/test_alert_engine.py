@@ -352,3 +352,56 @@ def test_negative_spike_opens_early_escalates_and_resolves(store):
         run(config, store, quiet + timedelta(minutes=5 * k + 1), outbox)
     assert outbox.events()[-1][1] == "resolved"
     assert find_mentions(store, MentionFilter(limit=1))
+
+
+OPS = """
+[[alerts.rules]]
+name = "ops"
+kind = "source_health"
+"""
+
+
+def _runs(store, spider, topic, outcomes):
+    from storage.runs import finish_run, start_run
+
+    for status_, reason in outcomes:
+        run_id = start_run(store, spider, topic)
+        finish_run(
+            store, run_id, status_, message=f"stopped: {reason}", stats={"close_reason": reason}
+        )
+
+
+def test_ops_alerts_for_failing_sources_and_expired_cookie(store):
+    config, outbox = make_config(OPS), Outbox()
+    _runs(store, "tieba", None, [("finished", "finished")] + [("failed", "blocked")] * 2)
+    run(config, store, T0, outbox)
+    [(incident_id, event, severity)] = outbox.events()
+    assert (event, severity) == ("opened", "warning")
+    assert (
+        outbox.sent[0]["topic"] == "ops"
+        and "连续 2 次被封锁" in outbox.sent[0]["evidence"]["summary"]
+    )
+    assert "Cookie" in " ".join(outbox.sent[0]["evidence"]["guidance"])
+
+    _runs(store, "weibo", "星澜咖啡", [("failed", "cookie_expired")])
+    run(config, store, T0 + timedelta(minutes=1), outbox)
+    assert outbox.events()[-1] == (incident_id, "escalated", "critical")
+    assert "Cookie 已失效" in outbox.sent[-1]["evidence"]["summary"]
+
+    # Both sources recover: the ops incident resolves after the hold period.
+    _runs(store, "tieba", None, [("finished", "finished")])
+    _runs(store, "weibo", "星澜咖啡", [("finished", "finished")])
+    run(config, store, T0 + timedelta(minutes=2), outbox)
+    run(config, store, T0 + timedelta(minutes=40), outbox)
+    assert outbox.events()[-1][1] == "resolved"
+
+
+def test_ops_topic_can_be_routed():
+    config = parse_config(
+        BASE
+        + OPS
+        + "[[alerts.receivers]]\nname = 'oncall'\n[[alerts.receivers.channels]]\ntype = 'file'\n"
+        "path = 'ops.jsonl'\n[[alerts.routes]]\nreceiver = 'oncall'\ntopics = ['ops']\n",
+        "t.toml",
+    )
+    assert config.alerts.routes[0].topics == ["ops"]
