@@ -93,7 +93,7 @@ def test_search_and_forum_store_every_matching_post(tieba, site):
     assert first["title"] == "星澜咖啡新品测评"
     assert (first["author_id"], first["author_name"]) == ("7000", "测评君")
     assert first["published_at"] == at(days=2).astimezone(UTC)
-    assert first["extra"]["ip_region"] == "上海"
+    assert first["extra"]["ip_location"] == "上海"
     assert first["extra"]["floor"] == 1
     assert first["parent_post_id"] is None
     assert first["url"].endswith("/p/2?pid=200#200")

@@ -124,6 +124,8 @@ def test_search_stores_every_post_with_its_fields(harness, site):  # noqa: F811
     assert "https://example.com/a" in first["extra"]["links"]
     assert first["url"] == f"{harness.replica.base_url}/detail/{pid(1)}"
     assert first["topics"] == [TOPIC]
+    assert first["extra"]["ip_location"] == "上海"
+    assert first["extra"]["source"] == "iPhone 15 Pro"
 
     expected_times = {
         2: NOW,

@@ -247,7 +247,7 @@ class TiebaSpider(MentionSpider):
         floor = content.get("post_no")
         extra = {"tid": tid, "floor": floor, "forum": forum or None}
         if ip_region:
-            extra["ip_region"] = ip_region.group(1)
+            extra["ip_location"] = ip_region.group(1)
         user_id = author.get("user_id")
         return MentionItem(
             platform=self.platform,

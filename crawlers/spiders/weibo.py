@@ -213,9 +213,10 @@ class WeiboSpider(MentionSpider):
             self.field_problem("id")
             return None
         text = mblog.get("text") or ""
-        extra = {
-            key: mblog[key] for key in ("bid", "mid", "source", "region_name") if mblog.get(key)
-        }
+        extra = {key: mblog[key] for key in ("bid", "source") if mblog.get(key)}
+        region = (mblog.get("region_name") or "").removeprefix("发布于").strip()
+        if region:  # "发布于 上海": the IP location Weibo shows under each post
+            extra["ip_location"] = region
         links = links_in(text)
         if links:
             extra["links"] = links
