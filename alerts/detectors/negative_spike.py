@@ -43,6 +43,8 @@ class SpikeSettings(BaseModel):
     # mentions in the run for any alert (a handful of posts is never a spike).
     min_ratio: tuple[float, float, float] = (2.0, 3.0, 5.0)
     min_count: int = Field(10, ge=1)
+    # Quiet hours are tested against at least this share of the day's average volume.
+    quiet_floor: float = Field(0.7, ge=0, le=1)
 
     level_halflife_hours: float = Field(24.0, gt=0)
     hour_halflife_days: float = Field(4.0, gt=0)
@@ -60,7 +62,8 @@ class SpikeSettings(BaseModel):
     cusum_cap: float = Field(3.0, ge=1.0)
     # Prior for the tail before a topic has history: (weight in peaks, peaks a day, mean and
     # standard deviation of a peak's excess over the info threshold).
-    tail_prior: tuple[float, float, float, float] = (10.0, 2.0, 10.0, 20.0)
+    tail_prior: tuple[float, float, float, float] = (6.0, 2.0, 40.0, 100.0)
+    tail_prior_days: float = Field(10.0, gt=0)
 
     # No alert until this much history has been learned.
     warmup_hours: float = Field(24.0, ge=0)
@@ -137,6 +140,7 @@ class SpikeDetector:
         self._prior_k = float(k0)
         self._prior_n = k0 / per_day * 24 * per_hour if per_day > 0 else 0.0
         self._prior_mean, self._prior_sd = mean, sd
+        self._prior_fade = max(s.tail_prior_days * 24 * per_hour, 1.0)
 
     def initial_state(self) -> dict:
         return {
@@ -159,10 +163,10 @@ class SpikeDetector:
             "recovery": 0.0,
             "peak": 0,  # highest level of the current incident, 0 once re-armed
             # Peaks over the info threshold (declustered excursions) for the tail fit.
-            "tail_n": self._prior_n,
-            "tail_k": self._prior_k,
-            "tail_m1": self._prior_k * self._prior_mean,
-            "tail_m2": self._prior_k * (self._prior_mean**2 + self._prior_sd**2),
+            "tail_n": 0.0,
+            "tail_k": 0.0,
+            "tail_m1": 0.0,
+            "tail_m2": 0.0,
             "exc_max": 0.0,
             "quiet": 0,  # buckets since the series left alarm
         }
@@ -225,6 +229,13 @@ class SpikeDetector:
         mu = max(level * seasonal * state["weekday"][weekday], self.settings.min_expected)
         return mu, h0, h1, frac, weekday
 
+    def _test_expected(self, state: dict, mu: float, weekday: int) -> float:
+        """The rate tested against: the baseline, but not below a share of the day's average,
+        because quiet-hour baselines rest on few mentions and a rise there is small in absolute
+        terms."""
+        floor = self.settings.quiet_floor * state["level"] * state["weekday"][weekday]
+        return max(mu, floor)
+
     def _llr(self, x: float, mu: float, phi: float) -> float:
         """log P(x | r mu) / P(x | mu) for a negative binomial with Var = m + phi m^2."""
         r = self.settings.shift_ratio
@@ -242,7 +253,8 @@ class SpikeDetector:
         mu, h0, h1, frac, weekday = self._baseline(state, minute)
 
         cusum = state["cusum"]
-        llr = self._llr(x, mu, state["disp"])
+        mu_test = self._test_expected(state, mu, weekday)
+        llr = self._llr(x, mu_test, state["disp"])
         if cusum <= 0:
             state["run_obs"] = state["run_exp"] = 0.0
             state["run_len"] = 0
@@ -329,12 +341,15 @@ class SpikeDetector:
         Pareto distribution (fitted by moments); the level exceeded once per target interval is
         u + sigma / xi * ((rate / rate_u) ** -xi - 1).
         """
-        k = state["tail_k"]
+        # The prior's pseudo-peaks fade out over the first tail_prior_days of the series.
+        w = self._prior_k * max(0.0, 1.0 - state["tail_n"] / self._prior_fade)
+        k = state["tail_k"] + w
         if k < self.settings.tail_min_peaks:
             return self._h
-        n = state["tail_n"]
-        mean = state["tail_m1"] / k
-        var = max(state["tail_m2"] / k - mean * mean, 1e-9)
+        n = state["tail_n"] + w * self._prior_n
+        mean = (state["tail_m1"] + w * self._prior_mean) / k
+        m2 = state["tail_m2"] + w * (self._prior_mean**2 + self._prior_sd**2)
+        var = max(m2 / k - mean * mean, 1e-9)
         ratio = mean * mean / var
         xi = min(max(0.5 * (1.0 - ratio), -0.5), 0.45)
         sigma = 0.5 * mean * (1.0 + ratio)
