@@ -368,7 +368,7 @@ def _t(opts: Options) -> dict:
 
 def severity_tag(severity: str, language: str = "zh") -> str:
     if language == "en":
-        return f"[{SEVERITY_EN.get(severity, severity.upper())}]"
+        return f"[{SEVERITY_EN.get(severity, severity.upper())}] "
     return f"【{SEVERITY_ZH.get(severity, severity)}】"
 
 
@@ -411,7 +411,7 @@ def title(notifications: list[dict], opts: Options) -> str:
     if len(notifications) == 1:
         n = notifications[0]
         if n.get("event") == "test":
-            return f"{'[TEST]' if opts.language == 'en' else '【测试】'}{t['test_title']}"
+            return f"{'[TEST] ' if opts.language == 'en' else '【测试】'}{t['test_title']}"
         event = n.get("event")
         label = "" if event == "opened" else f"{t['event'].get(event, event)}{t['sep']}"
         return (

@@ -48,6 +48,8 @@ def test_channel(app, name: str) -> None:
     for row in rows:
         if row["state"] == "sent":
             click.echo(f"{row['channel']}: sent")
+        elif row["state"] == "pending" and not row["last_error"]:
+            click.echo(f"{row['channel']}: queued (rate limit); the next delivery run sends it")
         else:
             failed += 1
             click.echo(f"{row['channel']}: NOT sent ({row['state']}): {row['last_error']}")

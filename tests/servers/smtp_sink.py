@@ -97,10 +97,11 @@ class SmtpSink:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(*map(str, self.cert))
             if self.security == "ssl":
-                kwargs["ssl_context"] = context
+                # aiosmtpd does not count implicit TLS as TLS for AUTH; the socket is TLS.
+                kwargs.update(ssl_context=context, auth_require_tls=False)
             else:
-                kwargs.update(tls_context=context, require_starttls=True)
-            kwargs.update(authenticator=_authenticate, auth_require_tls=True)
+                kwargs.update(tls_context=context, require_starttls=True, auth_require_tls=True)
+            kwargs["authenticator"] = _authenticate
         self._controller = Controller(
             _Handler(self), hostname="127.0.0.1", port=self.port, **kwargs
         )
