@@ -67,6 +67,8 @@ AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 # 418 (Weibo's "I'm a teapot" ban), 403 and 432 (Weibo's block page) are worth a slow retry.
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429, 418, 403, 432]
+# Spiders retry block pages with Scrapy's get_retry_request(), which sets retry_times itself.
+META_COPY_WARN_SKIP_KEYS = ["retry_times"]
 RETRY_BACKOFF_BASE = 2.0
 RETRY_BACKOFF_MAX = 60.0
 DOWNLOAD_TIMEOUT = 30

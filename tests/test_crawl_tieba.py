@@ -120,6 +120,7 @@ def test_incremental_run_reads_only_threads_with_new_replies(tieba, site):
 
 def test_block_page_is_retried_then_ends_the_run(tieba, site):
     tieba.replica.fault("/f/search/res", body=BLOCK_PAGE)
+    tieba.replica.fault("/f?kw", redirect="/static/captcha/tuxing.html?ak=x&backurl=/f")
     assert tieba.run("tieba", TOPIC).status == "finished"
     assert set(tieba.mentions()) == EXPECTED
 

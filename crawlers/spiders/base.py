@@ -179,7 +179,7 @@ class MentionSpider(scrapy.Spider):
         (a block rarely lifts within one run)."""
         self.crawler.stats.inc_value(f"yuqing/errors/{reason}")
         retry = get_retry_request(
-            response.request,
+            self.original_request(response),
             spider=self,
             reason=reason,
             max_retry_times=self.max_block_retries,
@@ -194,6 +194,19 @@ class MentionSpider(scrapy.Spider):
                 f"{reason} at {response.url} after {self.max_block_retries} retries",
             )
         return []
+
+    @staticmethod
+    def original_request(response):
+        """The request as the spider made it: after a redirect (to a captcha page, say) a retry
+        must ask for the page we wanted, not the page we were sent to."""
+        request = response.request
+        meta = {
+            key: value
+            for key, value in request.meta.items()
+            if not key.startswith("redirect_") and key != "download_latency"
+        }
+        origin = request.meta.get("redirect_urls")
+        return request.replace(url=origin[0] if origin else request.url, meta=meta)
 
     def end_run(self, reason: str, message: str):
         """End the run (raises CloseSpider); the message lands in the crawl-run record."""

@@ -47,6 +47,14 @@ class TiebaSite:
         replica.route("/f/search/res", self.search)
         replica.route("/f", self.forum)
         replica.route("/p/", self.thread)
+        replica.route("/static/captcha/", self.captcha)
+
+    def captcha(self, request: Request) -> Page:
+        # Where Baidu redirects a client it distrusts (wappass.baidu.com/static/captcha/...).
+        return Page(
+            "<!DOCTYPE html><html><head><title>百度安全验证</title></head><body>"
+            '<div class="timeout-title">请完成下方验证后继续操作</div></body></html>'
+        )
 
     def search(self, request: Request) -> Page:
         word = request.query.get("qw", "")
