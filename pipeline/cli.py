@@ -16,6 +16,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 
 from pipeline import exit_codes
 from pipeline.cli_alerts import alerts_group
+from pipeline.cli_analysts import export_command, stats_command
 from pipeline.cli_crawl import crawl_command
 from pipeline.cli_ops import run_command, status_command
 from pipeline.cli_nlp import nlp_group
@@ -376,6 +377,8 @@ cli.add_command(alerts_group)
 cli.add_command(run_command)
 cli.add_command(status_command)
 cli.add_command(nlp_group)
+cli.add_command(stats_command)
+cli.add_command(export_command)
 
 
 def main() -> None:
