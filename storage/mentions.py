@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from storage.db import Store
 from storage.models import EngagementSnapshot, Mention, TopicMatch
+from storage.retry import retrying
 from storage.search import search_text
 
 COUNTS = ("reposts", "comments", "likes")
@@ -124,15 +125,20 @@ def upsert_mentions(
 
     ``now`` (default: the clock) stamps ``first_seen_at`` and ``topic_match.matched_at``;
     simulations and tests pass their own. Each batch of :data:`BATCH_ROWS` is one transaction, so
-    a failure loses no earlier batch and leaves no half-written one.
+    a failure loses no earlier batch and leaves no half-written one; transient database faults
+    are retried (:func:`storage.retry.retrying`).
     """
     ordered = _newest_per_key(rows)
     total = UpsertResult()
     for start in range(0, len(ordered), BATCH_ROWS):
-        with store.session() as session:
-            total += _upsert_batch(
-                session, ordered[start : start + BATCH_ROWS], now or datetime.now(UTC)
-            )
+        batch = ordered[start : start + BATCH_ROWS]
+
+        def write(batch=batch) -> UpsertResult:
+            with store.session() as session:
+                return _upsert_batch(session, batch, now or datetime.now(UTC))
+
+        # A batch is one idempotent transaction, so a dropped connection is simply retried.
+        total += retrying(write, what=f"storing {len(batch)} mentions")
     return total
 
 
