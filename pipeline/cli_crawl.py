@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 
 import click
 
@@ -38,29 +39,40 @@ def crawl_command(
     """Crawl SPIDER (weibo, tieba, discuz, news) and store what it finds.
 
     Each run is recorded (`crawl_run`) with its pages, items, drops and errors. Exits 1 when a
-    run failed (blocked, cookie expired, crashed), 0 when all finished or stopped early.
+    run failed (blocked, cookie expired, crashed), 4 when the same crawl is already running
+    elsewhere, 0 when all finished or stopped early.
 
     \b
     Example:
         yuqing crawl weibo --topic 星澜咖啡 --timeout 10
     """
-    from pipeline.crawl import crawl_topics, run_crawl
+    from pipeline.crawl import GRACE_SECONDS, crawl_topics, run_crawl
+    from pipeline.jobs import Locked, exclusive
+    from storage.db import Store
 
     config = app.config
     overrides = dict(_setting(s) for s in settings)
     topics = [topic] if topic else crawl_topics(config, spider)
     if not topics:
         raise click.ClickException(f"no topic is configured for {spider}; pass --topic NAME")
-    failed = False
+    failed = locked = False
+    store = Store.open(config.database_url())
     for name in topics:
-        result = run_crawl(
-            spider,
-            name,
-            config,
-            timeout_seconds=timeout * 60 if timeout else None,
-            full=full,
-            settings=overrides,
-        )
+        seconds = timeout * 60 if timeout else config.crawl.timeout_minutes * 60
+        try:
+            # Cron-safe: the same crawl running elsewhere (daemon, another cron host) wins.
+            with exclusive(
+                store,
+                f"crawl:{spider}:{name or '-'}",
+                timedelta(seconds=seconds + GRACE_SECONDS + 60),
+            ):
+                result = run_crawl(
+                    spider, name, config, timeout_seconds=seconds, full=full, settings=overrides
+                )
+        except Locked as exc:
+            click.echo(str(exc), err=True)
+            locked = True
+            continue
         label = f"{spider}" + (f" [{name}]" if name else "")
         click.echo(
             f"{label}: {result.status}, {result.pages} pages, {result.items} items, "
@@ -69,5 +81,8 @@ def crawl_command(
         if result.message:
             click.echo(f"  {result.message}", err=True)
         failed = failed or not result.ok
+    store.close()
     if failed:
         sys.exit(exit_codes.FAILURE)
+    if locked:
+        sys.exit(exit_codes.LOCKED)

@@ -99,3 +99,32 @@ def test_timeout_ends_the_run_as_partial_and_the_next_run_completes_it(harness, 
     assert harness.run("weibo", "星澜咖啡").status == "finished"
     assert set(harness.mentions()) == ALL_STORED
     assert json.dumps(run["stats"])  # stats are plain JSON
+
+
+def test_yuqing_crawl_exits_4_while_the_same_crawl_runs_elsewhere(harness, replica):  # noqa: F811
+    from datetime import timedelta
+
+    from pipeline.config import load_config
+    from storage import leases
+    from storage.db import Store
+
+    sample_site().install(replica)
+    config = load_config(harness.config_path)
+    store = Store.open(config.database_url())
+    leases.acquire(store, "crawl:weibo:星澜咖啡", "other-host:1:1", timedelta(minutes=5))
+    store.close()
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--config",
+            str(harness.config_path),
+            "crawl",
+            "weibo",
+            "--topic",
+            "星澜咖啡",
+            *settings_args(FAST),
+        ],
+    )
+    assert result.exit_code == 4, result.output
+    assert "running elsewhere" in result.output
+    assert harness.mentions() == {}
