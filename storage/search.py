@@ -23,10 +23,11 @@ import re
 import threading
 
 import jieba
-from sqlalchemy import bindparam, literal_column
+from sqlalchemy import bindparam, literal_column, text
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
-from sqlalchemy.types import Boolean
+from sqlalchemy.types import NullType
 
 from storage.models import Mention
 
@@ -69,12 +70,15 @@ def search_text(title: str | None, text: str | None) -> str:
 class SearchMatch(ColumnElement):
     """``mention`` rows matching a full-text query already compiled for both backends."""
 
-    type = Boolean()
+    # Not Boolean: SQLite has no native boolean, so SQLAlchemy would append "= 1" to a Boolean
+    # condition, and "id IN (...) = 1" hides the rowid lookup from SQLite's planner.
+    type = NullType()
     inherit_cache = False
 
-    def __init__(self, fts5: str, tsquery: str):
+    def __init__(self, fts5: str, tsquery: str, scan: bool = False):
         self.fts5 = fts5
         self.tsquery = tsquery
+        self.scan = scan
 
 
 @compiles(SearchMatch, "sqlite")
@@ -82,6 +86,9 @@ def _sqlite_match(element: SearchMatch, compiler, **kw) -> str:
     # The FTS table's rowid is mention.id (external content), so matches join without a lookup.
     param = compiler.process(bindparam("fts_query", element.fts5, unique=True), **kw)
     mention_id = compiler.process(Mention.__table__.c.id, **kw)
+    # A unary + stops SQLite from looking rows up by this IN list (see prefer_time_scan).
+    if element.scan:
+        mention_id = "+" + mention_id
     return f"{mention_id} IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH {param})"
 
 
@@ -102,9 +109,37 @@ def _unsupported(element: SearchMatch, compiler, **kw) -> str:
     raise NotImplementedError(f"full-text search is not implemented on {compiler.dialect.name}")
 
 
-def search_match(query: str) -> SearchMatch:
-    """The condition for ``query`` in the search language of :mod:`storage.query_language`."""
+def search_match(query: str, *, scan: bool = False) -> SearchMatch:
+    """The condition for ``query`` in the search language of :mod:`storage.query_language`.
+
+    ``scan`` (SQLite): probe the matches while walking another index instead of fetching each
+    match by id; see :func:`prefer_time_scan`.
+    """
     from storage.query_language import parse, to_fts5, to_tsquery
 
     node = parse(query, tokens)
-    return SearchMatch(to_fts5(node), to_tsquery(node))
+    return SearchMatch(to_fts5(node), to_tsquery(node), scan)
+
+
+# With more than this many matches per row wanted, fetching every match by id and sorting them
+# costs more than walking the time index newest first until enough matches turned up. Measured
+# on a million mentions: about 9 us per match fetched against 0.35 us per index entry walked;
+# for 100 rows the two cross near 2,000 matches.
+SCAN_FROM_MATCHES_PER_ROW = 20
+
+
+def prefer_time_scan(session: Session, query: str, limit: int) -> bool:
+    """SQLite: whether the newest ``limit`` matches of ``query`` are found faster by walking the
+    published_at index than from the full-text index. SQLite cannot tell (FTS5 gives its planner
+    no estimate of how many rows match), so this counts them, reading only the FTS index."""
+    from storage.query_language import parse, to_fts5
+
+    enough = SCAN_FROM_MATCHES_PER_ROW * limit
+    found = session.execute(
+        text(
+            f"SELECT count(*) FROM (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :q "
+            "LIMIT :enough)"
+        ),
+        {"q": to_fts5(parse(query, tokens)), "enough": enough + 1},
+    ).scalar_one()
+    return found > enough

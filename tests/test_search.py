@@ -204,3 +204,32 @@ def test_mentions_command_searches_and_explains_a_bad_query(run, tmp_path):
     assert [m["post_id"] for m in json.loads(found.output)] == ["1"]
     bad = run("mentions", "--search", "NOT 招聘")
     assert bad.exit_code == 2 and "NOT needs a positive term" in bad.output
+
+
+def test_many_matches_walk_the_time_index_with_the_same_result(store, monkeypatch):
+    import storage.search
+
+    upsert_mentions(
+        store, [row(str(i), "退款", published_at=T0 + timedelta(minutes=i)) for i in range(30)]
+    )
+    fetched = find_mentions(store, MentionFilter(search="退款", limit=5))
+    monkeypatch.setattr(storage.search, "SCAN_FROM_MATCHES_PER_ROW", 1)  # 5 rows: scan from 6
+    walked = find_mentions(store, MentionFilter(search="退款", limit=5))
+    assert [m["post_id"] for m in walked] == [m["post_id"] for m in fetched]
+    assert [m["post_id"] for m in walked] == ["29", "28", "27", "26", "25"]
+    if store.dialect == "sqlite":
+        with store.session() as s:
+            assert storage.search.prefer_time_scan(s, "退款", 5)
+            assert not storage.search.prefer_time_scan(s, "退款", 50)
+
+
+def test_sqlite_condition_is_a_plain_in_that_the_planner_can_use():
+    from sqlalchemy import select
+    from sqlalchemy.dialects import sqlite
+
+    from storage.search import search_match
+
+    sql = str(select(Mention.id).where(search_match("退款")).compile(dialect=sqlite.dialect()))
+    assert sql.endswith("MATCH ?)")  # no "= 1" after it, which would hide it from the planner
+    scan = select(Mention.id).where(search_match("退款", scan=True))
+    assert "+mention.id IN" in str(scan.compile(dialect=sqlite.dialect()))
