@@ -16,7 +16,7 @@ from sqlalchemy import Select, case, func, or_, select
 
 from storage.db import Store
 from storage.models import Mention, TopicMatch
-from storage.search import search_match
+from storage.search import prefer_time_scan, search_match
 
 MENTION_COLUMNS = (
     "id",
@@ -76,7 +76,7 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _filtered(stmt: Select, f: MentionFilter) -> Select:
+def _filtered(stmt: Select, f: MentionFilter, *, scan: bool = False) -> Select:
     if f.topic is not None:
         # Filter on topic_match's own copy of published_at so its (topic, published_at) index
         # serves both conditions.
@@ -100,7 +100,7 @@ def _filtered(stmt: Select, f: MentionFilter) -> Select:
             or_(Mention.text.like(pattern, escape="\\"), Mention.title.like(pattern, escape="\\"))
         )
     if f.search:
-        stmt = stmt.where(search_match(f.search))
+        stmt = stmt.where(search_match(f.search, scan=scan))
     if f.cause is not None:
         stmt = stmt.where(Mention.cause == f.cause)
     if f.min_engagement is not None:
@@ -118,13 +118,21 @@ def iter_mentions(
 ) -> Iterator[dict[str, Any]]:
     """Like :func:`find_mentions`, streamed ``chunk`` rows at a time: exports of any size."""
     f = f or MentionFilter()
-    stmt = _filtered(select(*[getattr(Mention, c) for c in MENTION_COLUMNS]), f)
-    if f.order == "engagement":
-        stmt = stmt.order_by((Mention.reposts + Mention.comments + Mention.likes).desc())
-    stmt = stmt.order_by(Mention.published_at.desc(), Mention.id.desc())
-    if f.limit is not None:
-        stmt = stmt.limit(f.limit)
     with store.session() as session:
+        # The newest few of many full-text matches: walk the time index (see prefer_time_scan).
+        scan = (
+            bool(f.search)
+            and f.limit is not None
+            and f.order == "newest"
+            and store.dialect == "sqlite"
+            and prefer_time_scan(session, f.search, f.limit)
+        )
+        stmt = _filtered(select(*[getattr(Mention, c) for c in MENTION_COLUMNS]), f, scan=scan)
+        if f.order == "engagement":
+            stmt = stmt.order_by((Mention.reposts + Mention.comments + Mention.likes).desc())
+        stmt = stmt.order_by(Mention.published_at.desc(), Mention.id.desc())
+        if f.limit is not None:
+            stmt = stmt.limit(f.limit)
         result = session.execute(stmt.execution_options(yield_per=chunk))
         for part in result.partitions():
             rows = [dict(r._mapping) for r in part]
