@@ -14,7 +14,9 @@ from pathlib import Path
 
 from nlp.causes import CAUSES, CauseClassifier
 
-LABELLED = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "nlp" / "causes_labelled.csv"
+LABELLED = (
+    Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "nlp" / "causes_labelled.csv"
+)
 
 
 def per_cause(gold: list[str], predicted: list[str]) -> dict[str, dict[str, float]]:
@@ -40,8 +42,12 @@ def main() -> None:
     table = per_cause(gold, predicted)
     accuracy = sum(g == p for g, p in zip(gold, predicted, strict=True)) / len(rows)
     if "--json" in sys.argv:
-        print(json.dumps({"n": len(rows), "accuracy": round(accuracy, 3), "causes": table},
-                         ensure_ascii=False))
+        print(
+            json.dumps(
+                {"n": len(rows), "accuracy": round(accuracy, 3), "causes": table},
+                ensure_ascii=False,
+            )
+        )
         return
     print(f"{len(rows)} posts, accuracy {accuracy:.3f}")
     print("| cause | posts | precision | recall |\n| --- | ---: | ---: | ---: |")

@@ -40,13 +40,9 @@ class HashedLinearModel:
         norms = np.sqrt(squares)
         norms[norms == 0] = 1.0
         values = (weight / norms[row_of]).astype(np.float32)
-        return csr_matrix(
-            (values, batch.buckets, batch.offsets), shape=(batch.size, 2**self.bits)
-        )
+        return csr_matrix((values, batch.buckets, batch.offsets), shape=(batch.size, 2**self.bits))
 
-    def probabilities(
-        self, texts: Sequence[str], tokens: Sequence[Sequence[str]]
-    ) -> np.ndarray:
+    def probabilities(self, texts: Sequence[str], tokens: Sequence[Sequence[str]]) -> np.ndarray:
         """``(len(texts), 3)`` class probabilities in :data:`LABELS` order."""
         if not texts:
             return np.zeros((0, 3))
@@ -75,7 +71,10 @@ class HashedLinearModel:
             meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
             arrays = np.load(folder / "weights.npz")
         except FileNotFoundError as exc:
-            raise ValueError(f"{folder}: not a sentiment model folder ({exc.filename} missing)")
+            missing = Path(exc.filename).name
+            raise ValueError(
+                f"{folder}: not a sentiment model folder ({missing} missing)"
+            ) from None
         if meta.get("format") != FORMAT or meta.get("kind") != "hashed-linear":
             raise ValueError(f"{folder}: unsupported model format {meta.get('format')!r}")
         return cls(
@@ -101,9 +100,7 @@ def train(
     try:
         from sklearn.linear_model import LogisticRegression
     except ImportError:  # pragma: no cover - depends on the installation
-        raise RuntimeError(
-            "training needs scikit-learn: pip install 'yuqing[train]'"
-        ) from None
+        raise RuntimeError("training needs scikit-learn: pip install 'yuqing[train]'") from None
     unknown = sorted(set(labels) - set(LABELS))
     if unknown:
         raise ValueError(f"unknown labels {unknown}; expected {', '.join(LABELS)}")
@@ -131,15 +128,13 @@ def train(
     coef = np.zeros((len(LABELS), 2**bits), dtype=np.float32)
     intercept = np.zeros(len(LABELS), dtype=np.float32)
     if len(present) == 2:
-        # scikit-learn fits one column for two classes; spread it as a softmax over the two.
+        # scikit-learn fits one column for two classes; as a softmax it is the second class's.
         coef[present[1]], intercept[present[1]] = classifier.coef_[0], classifier.intercept_[0]
-        for absent in set(range(len(LABELS))) - set(present):
-            intercept[absent] = -30.0
     else:
         for row, cls in enumerate(classifier.classes_):
             coef[cls], intercept[cls] = classifier.coef_[row], classifier.intercept_[row]
-        for absent in set(range(len(LABELS))) - set(present):
-            intercept[absent] = -30.0
+    for absent in set(range(len(LABELS))) - set(present):
+        intercept[absent] = -30.0  # a class never seen in training is never predicted
     model.weights = coef.T.astype(np.float16).astype(np.float32)
     model.bias = intercept
     model.meta |= {"n_train": len(texts), "C": c, "balanced_classes": balanced}

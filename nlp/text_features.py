@@ -117,9 +117,7 @@ def hash_features(
         add(begin, begin + size, KIND_CHARS[size])
 
     if tokens is not None:
-        token_lengths = np.fromiter(
-            (len(w) for words in tokens for w in words), dtype=np.int64
-        )
+        token_lengths = np.fromiter((len(w) for words in tokens for w in words), dtype=np.int64)
         counts = np.fromiter((len(words) for words in tokens), dtype=np.int64, count=len(tokens))
         owner = np.repeat(np.arange(len(tokens)), counts)
         # Token ends counted from the batch's first token; a post's own tokens start after the

@@ -55,7 +55,9 @@ def recent_posts_from_database(config: Config) -> RecentPosts:
         url = config.database_url()
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite" and (
-            not parsed.database or parsed.database == ":memory:" or not Path(parsed.database).exists()
+            not parsed.database
+            or parsed.database == ":memory:"
+            or not Path(parsed.database).exists()
         ):
             return []
         store = Store.open(url, auto_migrate=False)

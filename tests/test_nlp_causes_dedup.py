@@ -104,7 +104,10 @@ def test_clusters_are_stable_across_runs_and_queryable_per_topic(store_factory, 
         return recent_cluster_posts(store, now - timedelta(days=7))
 
     first_run = Enricher(config, recent_posts=stored_posts)
-    rows = [_row("1", COPY, now - timedelta(hours=3)), _row("2", "今天的拿铁有点苦，不过还可以", now)]
+    rows = [
+        _row("1", COPY, now - timedelta(hours=3)),
+        _row("2", "今天的拿铁有点苦，不过还可以", now),
+    ]
     first_run.enrich(rows)
     upsert_mentions(store, rows)
     assert rows[0]["sentiment_label"] and rows[0]["keywords"]

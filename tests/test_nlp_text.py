@@ -28,7 +28,7 @@ def corpus() -> list[str]:
 def test_clean_keeps_emoticons_hashtags_and_mentions_apart_from_links_and_chains():
     raw = (
         '<p>#星澜咖啡# 店员态度太差<img alt="[怒]" src="x.png"> @小明 '
-        'http://t.cn/abc //@路人甲: 同感[泪]</p>'
+        "http://t.cn/abc //@路人甲: 同感[泪]</p>"
     )
     cleaned = clean(raw)
     assert cleaned.text == "#星澜咖啡# 店员态度太差[怒] @小明"
