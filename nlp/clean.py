@@ -81,7 +81,9 @@ def clean(raw: str, *, to_simplified: bool = False) -> CleanText:
     if to_simplified:
         text = _to_simplified()(text)
     # Control characters (other than newline) never belong in a post and can corrupt terminals.
-    text = "".join(ch for ch in text if ch == "\n" or unicodedata.category(ch)[0] != "C")
+    # Most posts have none: isprintable() checks that in C before the per-character filter.
+    if not text.replace("\n", "").isprintable():
+        text = "".join(ch for ch in text if ch == "\n" or unicodedata.category(ch)[0] != "C")
     links = _URL.findall(text)
     text = _URL.sub(" ", text)
     for card in _LINK_CARD:
