@@ -11,7 +11,7 @@ statement, which takes the database's write lock before it reads anything.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Row, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -270,7 +270,3 @@ def requeue(store: Store, ids: list[int], now: datetime) -> int:
     return _set(
         store, ids, ("failed", "held"), state="pending", next_attempt_at=now, created_at=now
     )
-
-
-def lease_end(now: datetime, seconds: float) -> datetime:
-    return now + timedelta(seconds=seconds)
