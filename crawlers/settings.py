@@ -1,8 +1,8 @@
 """Scrapy settings of the yuqing crawlers. Per-run overrides come from ``-s NAME=VALUE``.
 
 The item pipelines are the shared item path (validate -> normalise -> enrich -> store), the
-same one ``yuqing ingest`` uses, plus two crawl-only steps: drop a post seen twice in one run,
-drop a post that matches no topic.
+same one ``yuqing ingest`` uses; the config add-on below adds two crawl-only steps (drop a post
+seen twice in one run, drop a post that matches no topic).
 
 Limits and politeness (delay, concurrency, retries, robots.txt, timeout), base URLs, topics,
 forums and feeds come from ``yuqing.toml`` through the add-on ``pipeline.crawl_settings``,
@@ -18,9 +18,7 @@ EXTENSIONS = {"pipeline.crawl_state.CrawlStateExtension": 500}
 
 ITEM_PIPELINES = {
     "pipeline.validate.ValidatePipeline": 100,
-    "pipeline.crawl_dedup.DuplicatePipeline": 150,
     "pipeline.normalise.NormalisePipeline": 200,
-    "pipeline.crawl_relevance.RelevancePipeline": 250,
     "pipeline.enrich.EnrichPipeline": 300,
     "pipeline.store.StorePipeline": 900,
 }

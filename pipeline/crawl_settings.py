@@ -18,6 +18,10 @@ log = logging.getLogger(__name__)
 # Equal to the project settings (crawlers/settings.py), which the add-on runs after, so the
 # config wins over those defaults; the command line (-s) and spider settings still win over it.
 PRIORITY = "project"
+CRAWL_PIPELINES = {
+    "pipeline.crawl_dedup.DuplicatePipeline": 150,  # after validate
+    "pipeline.crawl_relevance.RelevancePipeline": 250,  # after normalise decided the topics
+}
 
 
 class ConfigSettingsAddon:
@@ -55,9 +59,21 @@ class ConfigSettingsAddon:
             values[f"{platform.upper()}_BASE_URL"] = url
         for name, value in values.items():
             settings.set(name, value, priority=PRIORITY)
+        self._add_crawl_pipelines(settings)
 
         self._export_secret(crawl.weibo_cookie, settings.get("WEIBO_COOKIE_ENV"), config.source)
         self._export_secret(crawl.proxies, settings.get("PROXY_LIST_ENV"), config.source)
+
+    @staticmethod
+    def _add_crawl_pipelines(settings) -> None:
+        """The item path in crawlers/settings.py is the one `yuqing ingest` shares; a crawl adds
+        two steps of its own: drop a post seen twice in the run, drop a post of no topic."""
+        pipelines = settings.getdict("ITEM_PIPELINES")
+        for path, order in CRAWL_PIPELINES.items():
+            pipelines.setdefault(path, order)
+        settings.set(
+            "ITEM_PIPELINES", pipelines, priority=settings.getpriority("ITEM_PIPELINES") or 0
+        )
 
     @staticmethod
     def _export_secret(ref, variable: str | None, source: str) -> None:

@@ -157,3 +157,14 @@ def test_thread_deleted_between_runs(tieba, site):
     result = tieba.run("tieba", TOPIC, CRAWL_FULL=True)
     assert result.status == "finished"
     assert set(tieba.mentions()) == EXPECTED  # what was observed stays
+
+
+def test_without_a_topic_every_configured_topic_is_searched(tieba, site):
+    site.threads.append(
+        TiebaThread(20, "数码", "青禾X5值得买吗", [post(2000, "青禾X5续航怎么样", at(days=1))])
+    )
+    result = tieba.run("tieba")
+    assert result.status == "finished", tieba.last_output[-3000:]
+    assert set(tieba.mentions()) == EXPECTED | {"2000"}
+    streams = tieba.run_record(result.run_id)["stats"]["streams"]
+    assert {"search:星澜咖啡", "search:青禾手机", "search:青禾X5", f"forum:{FORUM}"} <= set(streams)

@@ -259,6 +259,16 @@ def test_config_becomes_settings_and_the_command_line_wins(tmp_path, monkeypatch
     assert settings.get("WEIBO_BASE_URL") == "http://127.0.0.1:9"
     assert settings.getlist("DISCUZ_FORUMS")[0]["forum_ids"] == [2]
     assert settings.getdict("YUQING_TOPICS")["星澜咖啡"]["any"] == ["星澜", "XL"]
+    pipelines = settings.getdict("ITEM_PIPELINES")
+    order = sorted(pipelines, key=pipelines.get)
+    assert [p.rsplit(".", 1)[1] for p in order] == [
+        "ValidatePipeline",
+        "DuplicatePipeline",
+        "NormalisePipeline",
+        "RelevancePipeline",
+        "EnrichPipeline",
+        "StorePipeline",
+    ]
     assert os.environ["YUQING_WEIBO_COOKIE"] == "SUB=abc; SUBP=def"
     assert "abc" not in json.dumps({k: str(v) for k, v in settings.items()})
 

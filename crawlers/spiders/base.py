@@ -83,19 +83,38 @@ class MentionSpider(scrapy.Spider):
 
     # -- topics -------------------------------------------------------------------------------
 
-    def search_terms(self) -> list[str]:
-        """What to type into the site's search box for the topic: one query per `any` keyword,
-        each with all `must` keywords, as configured (``YUQING_TOPICS``); else the topic name."""
-        if not self.topic:
+    def search_terms(self, topic: str | None = None) -> list[str]:
+        """What to type into the site's search box for a topic (default: the run's): one query
+        per `any` keyword, each with all `must` keywords, as configured (``YUQING_TOPICS``);
+        for a topic not in the config, its name."""
+        topic = topic or self.topic
+        if not topic:
             return []
-        rule = (self.settings.getdict("YUQING_TOPICS") or {}).get(self.topic)
+        rule = self.configured_topics().get(topic)
         if not rule:
-            return [self.topic]
+            return [topic]
         must = list(rule.get("must") or [])
         anys = list(rule.get("any") or [])
         if not anys:
             return [" ".join(must)]
         return [" ".join([*must, word]) for word in anys]
+
+    def configured_topics(self) -> dict[str, dict]:
+        """Configured topics crawled on this spider's platform, by name."""
+        return {
+            name: rule
+            for name, rule in (self.settings.getdict("YUQING_TOPICS") or {}).items()
+            if self.platform in (rule.get("platforms") or [self.platform])
+        }
+
+    def published(self, when: datetime) -> str:
+        """A post time as the item's ``published_at``. A time ahead of our clock (the site's
+        clock runs fast) becomes now: a mention cannot be crawled before it was published."""
+        now = datetime.now(UTC)
+        if when > now:
+            self.field_problem("time_in_future")
+            when = now
+        return when.isoformat()
 
     def topics(self) -> list[str]:
         return [self.topic] if self.topic else []

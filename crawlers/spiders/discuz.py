@@ -218,7 +218,7 @@ class DiscuzSpider(MentionSpider):
             title=title,
             topics=[],
             author=author,
-            published_at=parse_chinese_time(match.group(0), self.now()).isoformat(),
+            published_at=self.published(parse_chinese_time(match.group(0), self.now())),
             crawled_at=self.crawled_at(),
             parent_post_id=None,
             extra={"forum": name, "tid": tid, "site": forum["base_url"]},

@@ -114,7 +114,7 @@ class NewsSpider(MentionSpider):
                 title=entry.get("title"),
                 topics=[],
                 author={"name": entry["author"]} if entry.get("author") else None,
-                published_at=when.isoformat() if when else None,
+                published_at=self.published(when) if when else None,
                 crawled_at=self.crawled_at(),
                 extra={"source": feed["name"]},
             )
@@ -149,7 +149,7 @@ class NewsSpider(MentionSpider):
             item["title"] = data["title"]
         when = page_time(response)
         if when is not None:
-            item["published_at"] = when.isoformat()
+            item["published_at"] = self.published(when)
         elif item.get("published_at") is None and data.get("date"):
             item["published_at"] = f"{data['date']}T00:00:00+08:00"
         if item.get("published_at") is None:

@@ -57,7 +57,10 @@ class TiebaSpider(MentionSpider):
         self.forums = self.settings.getlist("TIEBA_FORUMS")
 
     def first_requests(self):
-        requests = [self.search_request(term, 1) for term in self.search_terms()]
+        # Without a topic, one run searches every topic configured for Tieba.
+        topics = [self.topic] if self.topic else list(self.configured_topics())
+        terms = dict.fromkeys(term for topic in topics for term in self.search_terms(topic))
+        requests = [self.search_request(term, 1) for term in terms]
         requests += [self.forum_request(forum, 0) for forum in self.forums]
         if not requests:
             self.end_run("nothing_to_crawl", "tieba needs a topic or crawl.tieba_forums")
@@ -259,7 +262,7 @@ class TiebaSpider(MentionSpider):
             author={"id": str(user_id), "name": author.get("user_name") or author.get("name")}
             if user_id
             else None,
-            published_at=published.isoformat(),
+            published_at=self.published(published),
             crawled_at=self.crawled_at(),
             comments=content.get("comment_num") or 0,
             parent_post_id=None,
