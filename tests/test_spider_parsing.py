@@ -305,3 +305,23 @@ def test_example_config_parses_with_crawl_sections():
     text = '[crawl]\n[[crawl.news]]\nname = "n"\nfeed = "ftp://x"\n'
     with pytest.raises(Exception, match="crawl.news"):
         parse_config(text)
+
+
+def test_paging_stops_at_the_watermark_or_the_page_limit():
+    spider = spider_for(WeiboSpider, CRAWL_MAX_PAGES=3, CRAWL_OVERLAP_MINUTES=30)
+    spider.watermarks = {"a": NOW}
+    newer = [NOW + timedelta(hours=2), NOW + timedelta(hours=1)]
+    assert spider.page_done("a", newer) is True
+    # A page reaching 30 minutes before the watermark: caught up, complete.
+    assert spider.page_done("a", [NOW, NOW - timedelta(minutes=31)]) is False
+    assert spider.progress["a"].stopped == "caught_up" and spider.progress["a"].complete
+    assert spider.progress["a"].newest == NOW + timedelta(hours=2)
+
+    old = [NOW - timedelta(days=n) for n in range(1, 4)]
+    assert spider.page_done("b", old) and spider.page_done("b", old)
+    assert spider.page_done("b", old) is False  # third page: the limit
+    assert spider.progress["b"].stopped == "max_pages" and not spider.progress["b"].complete
+
+    spider.page_done("c", [], has_next=False)
+    spider.stream_failed("c", "http_500")
+    assert spider.progress["c"].stopped == "end" and not spider.progress["c"].complete
