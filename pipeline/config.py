@@ -246,6 +246,15 @@ class LoggingConfig(_Strict):
     backups: int = Field(5, ge=0)
 
 
+class WebConfig(_Strict):
+    token: SecretRef | None = Field(
+        None,
+        description='`yuqing web` token (or $YUQING_WEB_TOKEN); e.g. { env = "YUQING_WEB_TOKEN" }',
+    )
+    host: str = Field("127.0.0.1", description="address to listen on; loopback by default")
+    port: int = Field(8080, ge=1, le=65535)
+
+
 class Config(_Strict):
     general: GeneralConfig = Field(default_factory=GeneralConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
@@ -254,6 +263,7 @@ class Config(_Strict):
     nlp: NlpConfig = Field(default_factory=NlpConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
 
     # Not part of the schema: where the config was read from, for messages.
     source: str = Field("<embedded defaults>", exclude=True)
@@ -298,6 +308,8 @@ class Config(_Strict):
         found = [("storage.url", self.storage.url)]
         if self.crawl.weibo_cookie:
             found.append(("crawl.weibo_cookie", self.crawl.weibo_cookie))
+        if self.web.token:
+            found.append(("web.token", self.web.token))
         return found + self.alerts.secrets()
 
     def missing_secrets(self) -> list[str]:
