@@ -42,10 +42,19 @@ def evaluate_spikes(
     end = floor_time(now, bucket_minutes)  # buckets starting before this are complete
     history = timedelta(days=rule.options.history_days)
     saved = incidents.load_detector_states(store, rule.name)
+    # A new topic replays its history, but from its first mention only: zeros before the topic
+    # existed would teach the detector a silence its real volume then looks like a spike to.
+    fresh = [t for t in topics if t not in saved or saved[t][0] is None]
+    first = aggregates.first_matches(store, fresh) if fresh else {}
     starts = {}
     for topic in topics:
         last, _ = saved.get(topic, (None, None))
-        starts[topic] = last + width if last is not None else end - history
+        if last is not None:
+            starts[topic] = last + width
+        elif topic in first:
+            starts[topic] = max(end - history, floor_time(first[topic], bucket_minutes))
+        else:
+            starts[topic] = end  # nothing to learn from yet
     pending = [t for t in topics if starts[t] < end]
     if not pending:
         return []

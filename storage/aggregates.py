@@ -187,3 +187,14 @@ def breakdown(mentions: list[dict[str, Any]], n: int = 8) -> dict[str, Any]:
         "platform_counts": dict(platforms.most_common()),
         "near_duplicate_share": round(copies / len(mentions), 3) if mentions else 0.0,
     }
+
+
+def first_matches(store: Store, topics: list[str]) -> dict[str, datetime]:
+    """When each topic got its first mention (topics without one are absent)."""
+    with store.session() as session:
+        rows = session.execute(
+            select(TopicMatch.topic, func.min(TopicMatch.matched_at))
+            .where(TopicMatch.topic.in_(topics))
+            .group_by(TopicMatch.topic)
+        ).all()
+    return {topic: first for topic, first in rows if first is not None}
