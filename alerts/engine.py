@@ -89,9 +89,12 @@ class AlertEngine:
     def _check_negative_share(self, rule: Rule, topics: list[str], now: datetime) -> list[Signal]:
         opts = rule.options
         window_start = now - timedelta(minutes=opts.window_minutes)
-        window = self._totals(window_start, now, topics)
-        baseline = self._totals(
-            window_start - timedelta(days=opts.baseline_days), window_start, topics
+        window = aggregates.topic_totals(self.store, window_start, now, topics=topics)
+        baseline = aggregates.topic_totals(
+            self.store,
+            window_start - timedelta(days=opts.baseline_days),
+            window_start,
+            topics=topics,
         )
         found = []
         for topic in topics:
@@ -106,18 +109,6 @@ class AlertEngine:
             if signal:
                 found.append(signal)
         return found
-
-    def _totals(
-        self, since: datetime, until: datetime, topics: list[str]
-    ) -> dict[str, tuple[int, int]]:
-        width = max(1, int((until - since).total_seconds() // 60))
-        counts = aggregates.bucket_counts(
-            self.store, since, until, width, topics=topics, backfill_hours=24 * 365
-        )
-        return {
-            topic: (sum(t for t, _ in buckets.values()), sum(n for _, n in buckets.values()))
-            for topic, buckets in counts.items()
-        }
 
     def _check_viral_post(self, rule: Rule, topics: list[str], now: datetime) -> list[Signal]:
         opts = rule.options

@@ -85,6 +85,26 @@ def bucket_counts(
     return dict(found)
 
 
+def topic_totals(
+    store: Store, since: datetime, until: datetime, *, topics: list[str] | None = None
+) -> dict[str, tuple[int, int]]:
+    """``{topic: (mentions, negative mentions)}`` matched in ``[since, until)``."""
+    stmt = (
+        select(
+            TopicMatch.topic,
+            func.count(),
+            func.sum(case((Mention.sentiment_label == "negative", 1), else_=0)),
+        )
+        .join(Mention, Mention.id == TopicMatch.mention_id)
+        .where(TopicMatch.matched_at >= since, TopicMatch.matched_at < until)
+        .group_by(TopicMatch.topic)
+    )
+    if topics is not None:
+        stmt = stmt.where(TopicMatch.topic.in_(topics))
+    with store.session() as session:
+        return {t: (int(n), int(neg or 0)) for t, n, neg in session.execute(stmt)}
+
+
 def recent_mentions(
     store: Store,
     since: datetime,

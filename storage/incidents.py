@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from storage.db import Store
@@ -211,14 +212,29 @@ def load_detector_states(store: Store, detector: str) -> dict[str, tuple[datetim
 def save_detector_states(
     store: Store, detector: str, states: dict[str, tuple[datetime | None, dict]], now: datetime
 ) -> None:
+    """Upsert many states in a few statements (one per 500 topics): this runs every minute for
+    every topic, so a SELECT-then-UPDATE per topic would dominate the evaluation pass."""
+    rows = [
+        {
+            "topic": topic,
+            "detector": detector,
+            "last_bucket": last,
+            "state": state,
+            "updated_at": now,
+        }
+        for topic, (last, state) in states.items()
+    ]
+    dialect = postgresql if store.dialect == "postgresql" else sqlite
     with store.session() as session:
-        for topic, (last_bucket, state) in states.items():
-            session.merge(
-                DetectorState(
-                    topic=topic,
-                    detector=detector,
-                    last_bucket=last_bucket,
-                    state=state,
-                    updated_at=now,
+        for start in range(0, len(rows), 500):
+            stmt = dialect.insert(DetectorState).values(rows[start : start + 500])
+            session.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["topic", "detector"],
+                    set_={
+                        "last_bucket": stmt.excluded.last_bucket,
+                        "state": stmt.excluded.state,
+                        "updated_at": stmt.excluded.updated_at,
+                    },
                 )
             )

@@ -405,3 +405,11 @@ def test_ops_topic_can_be_routed():
         "t.toml",
     )
     assert config.alerts.routes[0].topics == ["ops"]
+
+
+def test_crisis_number_must_stand_alone():
+    from alerts.detectors.crisis_words import crisis_hits
+
+    assert crisis_hits("星澜咖啡上了315晚会", ["星澜咖啡"], ["315"], 30) == ["315"]
+    assert crisis_hits("星澜咖啡 订单号 23150 已发货", ["星澜咖啡"], ["315"], 30) == []
+    assert crisis_hits("星澜咖啡门店起火", ["星澜咖啡"], ["起火"], 30) == ["起火"]

@@ -36,9 +36,17 @@ class CrisisOptions(BaseModel):
 
 
 def _positions(text: str, word: str) -> list[int]:
+    """Where ``word`` occurs; a number (315) only as a whole number, not inside 3150 or 23156."""
     found, start = [], text.find(word)
+    numeric = word.isdigit()
     while start >= 0:
-        found.append(start)
+        end = start + len(word)
+        standalone = not numeric or (
+            (start == 0 or not text[start - 1].isdigit())
+            and (end == len(text) or not text[end].isdigit())
+        )
+        if standalone:
+            found.append(start)
         start = text.find(word, start + 1)
     return found
 
