@@ -171,13 +171,16 @@ def _upsert_batch(session: Session, rows: list[MentionRow], now: datetime) -> Up
         for column in columns - value.keys():
             value[column] = _default(column)
 
-    stmt = _insert(session, Mention).values(values)
+    # Executemany form (parameters apart from the statement): SQLAlchemy caches the compiled
+    # statement and batches it as multi-row VALUES itself; a literal multi-row .values() would
+    # be compiled afresh for every batch, which cost more than the writing.
+    stmt = _insert(session, Mention)
     stmt = stmt.on_conflict_do_update(
         index_elements=[Mention.platform, Mention.post_id],
         set_={c: stmt.excluded[c] for c in _UPDATABLE if c in columns},
         where=Mention.crawled_at < stmt.excluded.crawled_at,
     ).returning(Mention.id, Mention.platform, Mention.post_id)
-    written = {(r.platform, r.post_id): r.id for r in session.execute(stmt)}
+    written = {(r.platform, r.post_id): r.id for r in session.execute(stmt, values)}
 
     result = UpsertResult()
     ids: dict[tuple[str, str], int] = {k: m.id for k, m in before.items()}
@@ -221,14 +224,15 @@ def _upsert_batch(session: Session, rows: list[MentionRow], now: datetime) -> Up
                 }
             )
     if snapshots:
-        ins = _insert(session, EngagementSnapshot).values(snapshots)
+        ins = _insert(session, EngagementSnapshot)
         done = session.execute(
             ins.on_conflict_do_nothing(index_elements=["mention_id", "observed_at"]).returning(
                 EngagementSnapshot.id
-            )
+            ),
+            snapshots,
         )
         result.snapshots = len(done.all())
     if matches:
-        ins = _insert(session, TopicMatch).values(matches)
-        session.execute(ins.on_conflict_do_nothing(index_elements=["mention_id", "topic"]))
+        ins = _insert(session, TopicMatch)
+        session.execute(ins.on_conflict_do_nothing(index_elements=["mention_id", "topic"]), matches)
     return result
