@@ -20,6 +20,7 @@ from pipeline.cli_analysts import export_command, stats_command
 from pipeline.cli_crawl import crawl_command
 from pipeline.cli_ops import run_command, status_command
 from pipeline.cli_nlp import nlp_group
+from pipeline.cli_web import web_command
 from pipeline.config import EXAMPLE_PATH, Config, ConfigError, load_config
 from pipeline.logs import add_log_file, setup_logging
 from pipeline.output import console, format_option, terminal_safe, write_rows
@@ -379,6 +380,7 @@ cli.add_command(status_command)
 cli.add_command(nlp_group)
 cli.add_command(stats_command)
 cli.add_command(export_command)
+cli.add_command(web_command)
 
 
 def main() -> None:
