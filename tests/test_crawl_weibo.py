@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from replica.harness import CLOCK, harness, replica  # noqa: F401 (fixtures)
+from replica.server import Page
 from replica.weibo import WeiboSite, comment, mblog, user
 
 BEIJING = timezone(timedelta(hours=8))
@@ -179,7 +180,7 @@ FAULT_CASES = {
     "garbage-and-slow": [
         ("page=1", {"body": b'{"ok": 1, "data": {"cards": ['}),  # malformed JSON
         ("page=2", {"body": b"<html><title>Sina Visitor System</title></html>"}),
-        ("page=2", {"body": b'{"ok": -100, "url": "https://passport.weibo.cn/"}'}),
+        ("page=2", {"body": '{"ok": 0, "msg": "请求过于频繁，歇歇吧"}'.encode()}),
         ("page=3", {"delay": 2.5}),  # slower than DOWNLOAD_TIMEOUT
         ("/detail/", {"body": b"<html><script>var x = 1;</script></html>"}),
         ("max_id=", {"body": b"not json"}),
@@ -224,14 +225,16 @@ def test_garbage_that_persists_is_never_parsed(harness, site):  # noqa: F811
     assert harness.mentions() == {}
 
 
-def test_login_redirect_is_reported_as_cookie_expired(harness, site):  # noqa: F811
-    harness.replica.fault("page=2", redirect="/signin/login?entry=mweibo&r=x", times=99)
-    harness.replica.route(
-        "/signin/login",
-        lambda r: __import__("replica.server").server.Page(
-            "<html><title>登录 - 新浪微博</title></html>"
-        ),
-    )
+LOGIN_FAULTS = {
+    "redirect": {"redirect": "/signin/login?entry=mweibo&r=x"},
+    "ok-100": {"body": b'{"ok": -100, "url": "https://passport.weibo.cn/signin/welcome"}'},
+}
+
+
+@pytest.mark.parametrize("kind", LOGIN_FAULTS)
+def test_login_redirect_is_reported_as_cookie_expired(harness, site, kind):  # noqa: F811
+    harness.replica.fault("page=2", times=99, **LOGIN_FAULTS[kind])
+    harness.replica.route("/signin/login", lambda request: Page("<title>登录 - 新浪微博</title>"))
     result = harness.run("weibo", TOPIC)
     assert result.status == "failed"
     assert "cookie expired" in result.message.lower()

@@ -123,16 +123,21 @@ class WeiboSpider(MentionSpider):
     def api_json(self, response):
         """The response's JSON if it is a real API answer; else None (caller retries)."""
         if is_login_page(response.url):
-            self.crawler.stats.inc_value("yuqing/errors/cookie_expired")
-            self.end_run(
-                "cookie_expired",
-                f"Weibo cookie expired: {response.meta.get('redirect_urls', [response.url])[0]}"
-                f" was redirected to the login page {response.url}",
-            )
+            self.cookie_expired(response.meta.get("redirect_urls", [response.url])[0], response.url)
         try:
-            return json.loads(response.text)
+            data = json.loads(response.text)
         except (ValueError, AttributeError):
             return None
+        # The API's own way to say "log in": {"ok": -100, "url": "https://passport.weibo.cn/..."}
+        if isinstance(data, dict) and data.get("ok") == -100:
+            self.cookie_expired(response.url, str(data.get("url") or "the login page"))
+        return data
+
+    def cookie_expired(self, asked: str, login: str):
+        self.crawler.stats.inc_value("yuqing/errors/cookie_expired")
+        self.end_run(
+            "cookie_expired", f"Weibo cookie expired: {asked} was sent to log in at {login}"
+        )
 
     def parse_search(self, response, term: str, page: int):
         data = self.api_json(response)
