@@ -264,7 +264,7 @@
       cell(tr, badge(STATUS_NAMES[incident.status] || incident.status, incident.status));
       cell(tr, when(incident.opened_at), "when");
       cell(tr, when(incident.last_seen_at), "when");
-      const buttons = cell(tr, null, "actions");
+      const buttons = cell(tr, null, "row-actions");
       if (incident.status === "open") {
         const ack = el("button", "确认", "ack");
         ack.type = "button";
