@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint lock clean
+.PHONY: demo test browser lint lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,16 @@ $(VENV)/.installed-dev: pyproject.toml constraints.txt | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/yuqing demo
 
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev browser
 	$(BIN)/python -m pytest
+
+# The dashboard's end-to-end tests drive Debian's Chromium; installed once (as root, as CI runs),
+# instant when present. YUQING_SKIP_BROWSER=1 skips those tests and this step.
+browser:
+	@if [ "$$YUQING_SKIP_BROWSER" = 1 ] || (command -v chromium && command -v chromedriver) >/dev/null; \
+	then :; else \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	fi
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
