@@ -13,13 +13,14 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from sqlalchemy.exc import DBAPIError
 
 from pipeline import exit_codes
 from pipeline.cli_alerts import alerts_group
 from pipeline.cli_analysts import export_command, stats_command
 from pipeline.cli_crawl import crawl_command
-from pipeline.cli_ops import run_command, status_command
 from pipeline.cli_nlp import nlp_group
+from pipeline.cli_ops import run_command, status_command
 from pipeline.cli_web import web_command
 from pipeline.config import EXAMPLE_PATH, Config, ConfigError, load_config
 from pipeline.logs import add_log_file, setup_logging
@@ -70,6 +71,12 @@ class YuqingGroup(click.Group):
             ctx.exit(exit_codes.CONFIG)
         except StorageError as exc:
             click.echo(f"database error: {exc}", err=True)
+            ctx.exit(exit_codes.FAILURE)
+        except DBAPIError as exc:
+            # A fault the retries could not ride out (disk full, read-only file, server gone):
+            # say what the database said, not a traceback. Completed batches stay stored.
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            click.echo(f"database error: {terminal_safe(reason)}", err=True)
             ctx.exit(exit_codes.FAILURE)
 
 

@@ -15,17 +15,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
+from sqlalchemy.exc import DBAPIError
+
 from pipeline.config import Config
 from pipeline.enrich import Enricher
 from pipeline.normalise import Normaliser
 from pipeline.validate import InvalidMention, MentionIn, validate_mention
-from storage.db import Store
+from storage.db import StorageError, Store
 from storage.mentions import UpsertResult, upsert_mentions
 from storage.runs import finish_run, start_run
 
 log = logging.getLogger(__name__)
 
 BATCH = 400
+
+
+class IngestFailed(StorageError):
+    """The database refused a batch (full disk, read-only file, ...) after the retries."""
 
 
 @dataclass
@@ -101,7 +107,15 @@ def ingest_file(
 
     def flush() -> None:
         enricher.enrich(batch)
-        result.stored += upsert_mentions(store, batch)
+        try:
+            result.stored += upsert_mentions(store, batch)
+        except DBAPIError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            done = result.stored.inserted + result.stored.updated + result.stored.unchanged
+            raise IngestFailed(
+                f"{reason}; {done} mentions were stored before it (whole batches only). "
+                f"Re-run the same file once the database is fixed: nothing is stored twice"
+            ) from exc
         batch.clear()
 
     status, message = "failed", None

@@ -21,12 +21,21 @@ _RETRY_SQLSTATES = {"40001", "40P01", "57P01", "57P02", "57P03", "08000", "08003
 
 
 def transient(exc: BaseException) -> bool:
+    """Worth another try? A full disk, a read-only file or a missing table is not: retrying
+    would only delay the clear error."""
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
-    if code in _RETRY_SQLSTATES:
-        return True
-    return isinstance(exc, OperationalError)
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlstate", None)
+    if code is not None:
+        return code in _RETRY_SQLSTATES
+    if not isinstance(exc, OperationalError):
+        return False
+    message = str(orig or exc).lower()
+    if "sqlite" in type(orig).__module__:
+        return "locked" in message or "busy" in message
+    # A driver error without a SQLSTATE is a connection that could not be made or was lost.
+    return True
 
 
 def retrying(
