@@ -157,12 +157,13 @@ def test_daemon_process_stops_on_sigterm(daemon_config, tmp_path):
     )
     store = Store.open(config.database_url())
     try:
-        deadline = time.monotonic() + 30
+        # Generous: under load, importing Scrapy, pandas and the NLP model takes a while.
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not status.scheduler_jobs(store):
             time.sleep(0.2)
         assert status.scheduler_jobs(store), "the daemon never stored its jobs"
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             proc.kill()
