@@ -387,9 +387,12 @@ def test_two_workers_never_send_the_same_row(store_factory, sink, tmp_path):
 
     def work(store):
         try:
-            barrier.wait()
+            # Rounds in lockstep: the simulated clock must not run ahead of a worker that is
+            # still sending (under load), or its lease would look expired and its rows in doubt.
             for second in range(0, 180, 61):
+                barrier.wait()
                 deliver_due(store, config.alerts, TZ, now=T0 + timedelta(seconds=second))
+                barrier.wait()
         except Exception as exc:  # surfaced below
             errors.append(exc)
 
