@@ -382,7 +382,7 @@ def test_two_workers_never_send_the_same_row(store_factory, sink, tmp_path):
     for incident in incidents:
         enqueue(first, config.alerts, notification(incident_id=incident), TZ, now=T0)
     stores = [first, store_factory(), store_factory()]
-    barrier = threading.Barrier(len(stores))
+    barrier = threading.Barrier(len(stores), timeout=120)
     errors = []
 
     def work(store):
