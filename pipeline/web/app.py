@@ -9,7 +9,7 @@ a missed escape could not run injected script.
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -46,8 +46,9 @@ def _is_json(request: Request) -> bool:
 
 
 def _same_origin(request: Request) -> bool:
+    # Host only, not the scheme: behind a TLS proxy the browser says https, the app sees http.
     origin = request.headers.get("origin")
-    return origin is None or origin == f"{request.url.scheme}://{request.headers.get('host')}"
+    return origin is None or urlsplit(origin).netloc == request.headers.get("host")
 
 
 def _cookie_request_safe(request: Request) -> bool:
