@@ -27,7 +27,7 @@ from sqlalchemy import bindparam, literal_column, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
-from sqlalchemy.types import NullType
+from sqlalchemy.types import NullType, String
 
 from storage.models import Mention
 
@@ -97,7 +97,11 @@ def _postgresql_match(element: SearchMatch, compiler, **kw) -> str:
     # The expression must be the indexed one, to_tsvector('simple', search_text), to use the index.
     config = literal_column("'simple'")
     vector = compiler.process(Mention.__table__.c.search_text, **kw)
-    param = compiler.process(bindparam("ts_query", element.tsquery, unique=True), **kw)
+    # The query goes in as a literal, not a parameter: psycopg prepares a statement run five
+    # times, and PostgreSQL's generic plan for it cannot see the words, so it guesses their
+    # frequency and, for a rare word, walks the whole table re-parsing every post (seconds
+    # where the word-aware plan takes a millisecond). Quotes are escaped by the dialect.
+    param = compiler.render_literal_value(element.tsquery, String())
     return (
         f"to_tsvector({compiler.process(config, **kw)}, {vector}) "
         f"@@ to_tsquery({compiler.process(config, **kw)}, {param})"
