@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import delete, text
 
-from storage.db import downgrade, upgrade
+from storage.db import Store, downgrade, upgrade
 from storage.mentions import upsert_mentions
 from storage.models import Mention
 from storage.query import MentionFilter, find_mentions, mentions
@@ -158,10 +158,25 @@ def test_migration_backfills_existing_mentions(store):
     assert ids(store, "退款") == ["1"]
 
 
-def test_sqlite_index_is_kept_by_triggers(store):
-    """A later migration that rebuilds ``mention`` in batch mode drops its triggers: this fails."""
-    if store.dialect != "sqlite":
-        pytest.skip("PostgreSQL computes the tsvector from the column itself")
+@pytest.fixture
+def sqlite_store(sqlite_url):
+    store = Store.open(sqlite_url)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def postgres_store(pg_schema):
+    url, connect_args = pg_schema
+    store = Store.open(url, auto_migrate=True, connect_args=connect_args)
+    yield store
+    store.close()
+
+
+def test_sqlite_index_is_kept_by_triggers(sqlite_store):
+    """A later migration that rebuilds ``mention`` in batch mode drops its triggers: this fails.
+    (PostgreSQL computes its tsvector from the column itself: no triggers to lose.)"""
+    store = sqlite_store
     with store.engine.connect() as conn:
         names = conn.exec_driver_sql(
             "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'mention'"
@@ -173,9 +188,9 @@ def test_sqlite_index_is_kept_by_triggers(store):
         conn.exec_driver_sql(check)  # raises when the index and the table disagree
 
 
-def test_postgresql_query_uses_the_gin_index(store):
-    if store.dialect != "postgresql":
-        pytest.skip("PostgreSQL only")
+@pytest.mark.postgres
+def test_postgresql_query_uses_the_gin_index(postgres_store):
+    store = postgres_store
     upsert_mentions(store, POSTS)
     f = MentionFilter(search="质量 NOT 招聘", limit=None)
     from sqlalchemy import select
