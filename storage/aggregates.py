@@ -105,6 +105,19 @@ def topic_totals(
         return {t: (int(n), int(neg or 0)) for t, n, neg in session.execute(stmt)}
 
 
+def _grouped_by_topic(
+    store: Store, stmt, topics: list[str] | None
+) -> dict[str, list[dict[str, Any]]]:
+    """Run a mention query that selects ``TopicMatch.topic`` and group its rows by topic."""
+    if topics is not None:
+        stmt = stmt.where(TopicMatch.topic.in_(topics))
+    found: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    with store.session() as session:
+        for row in session.execute(stmt):
+            found[row.topic].append(dict(row._mapping))
+    return dict(found)
+
+
 def recent_mentions(
     store: Store,
     since: datetime,
@@ -119,15 +132,9 @@ def recent_mentions(
         .join(Mention, Mention.id == TopicMatch.mention_id)
         .where(TopicMatch.matched_at >= since, TopicMatch.matched_at < until)
     )
-    if topics is not None:
-        stmt = stmt.where(TopicMatch.topic.in_(topics))
     if sentiment is not None:
         stmt = stmt.where(Mention.sentiment_label == sentiment)
-    found: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    with store.session() as session:
-        for row in session.execute(stmt):
-            found[row.topic].append(dict(row._mapping))
-    return dict(found)
+    return _grouped_by_topic(store, stmt, topics)
 
 
 def negative_mentions_published(
@@ -141,13 +148,7 @@ def negative_mentions_published(
         .where(TopicMatch.published_at >= since, Mention.sentiment_label == "negative")
         .where(Mention.reposts + Mention.comments >= min_engagement)
     )
-    if topics is not None:
-        stmt = stmt.where(TopicMatch.topic.in_(topics))
-    found: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    with store.session() as session:
-        for row in session.execute(stmt):
-            found[row.topic].append(dict(row._mapping))
-    return dict(found)
+    return _grouped_by_topic(store, stmt, topics)
 
 
 def velocities(
@@ -218,3 +219,33 @@ def first_matches(store: Store, topics: list[str]) -> dict[str, datetime]:
             .group_by(TopicMatch.topic)
         ).all()
     return {topic: first for topic, first in rows if first is not None}
+
+
+def hot_negative_mentions(
+    store: Store,
+    now: datetime,
+    *,
+    hours: float = 24,
+    limit: int = 20,
+    platforms: tuple[str, ...] = ("weibo",),
+    window: timedelta = timedelta(hours=6),
+) -> list[dict[str, Any]]:
+    """The fastest-growing negative mentions published in the last ``hours``: mention dicts
+    with their ``topics`` and ``velocity`` (reposts + comments per hour, from
+    :func:`velocities` over ``window``), fastest first, at most ``limit``. These are what the
+    hot-post re-crawl refreshes; ``platforms`` are the ones that can be re-read one post at a
+    time."""
+    by_topic = negative_mentions_published(store, now - timedelta(hours=hours))
+    found: dict[int, dict[str, Any]] = {}
+    for topic, mentions in by_topic.items():
+        for m in mentions:
+            if m["platform"] in platforms and m["published_at"] <= now:
+                found.setdefault(m["id"], m | {"topics": []})["topics"].append(topic)
+    candidates = list(found.values())
+    rates = velocities(store, candidates, now, window)
+    for m in candidates:
+        rate = rates[m["id"]]
+        m["velocity"] = rate["reposts"] + rate["comments"]
+    # Ties (say, nothing moved) go to the newer post, which has more spreading ahead of it.
+    candidates.sort(key=lambda m: (m["velocity"], m["published_at"]), reverse=True)
+    return candidates[:limit]
