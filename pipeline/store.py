@@ -2,11 +2,14 @@
 
 The buffer is flushed every ``YUQING_STORE_BATCH`` items (default 100) and when the spider
 closes. A failed flush keeps its rows for the next attempt (the upsert is idempotent).
+``YUQING_NOW`` (ISO 8601) stamps the rows as matched at that time instead of the clock, for
+crawls in simulated time (the demo) that alerting must count in the simulated bucket.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from storage.db import Store
 from storage.mentions import upsert_mentions
@@ -15,10 +18,11 @@ log = logging.getLogger(__name__)
 
 
 class StorePipeline:
-    def __init__(self, url: str, batch: int, stats):
+    def __init__(self, url: str, batch: int, stats, now: datetime | None = None):
         self.url = url
         self.batch = batch
         self.stats = stats
+        self.now = now
         self.store: Store | None = None
         self.buffer: list = []
 
@@ -27,8 +31,12 @@ class StorePipeline:
         from pipeline.config import config_for_crawler
 
         config = config_for_crawler(crawler)
+        fixed_now = crawler.settings.get("YUQING_NOW")
         return cls(
-            config.database_url(), crawler.settings.getint("YUQING_STORE_BATCH", 100), crawler.stats
+            config.database_url(),
+            crawler.settings.getint("YUQING_STORE_BATCH", 100),
+            crawler.stats,
+            datetime.fromisoformat(fixed_now) if fixed_now else None,
         )
 
     def open_spider(self, spider=None):
@@ -45,7 +53,7 @@ class StorePipeline:
             return
         rows, self.buffer = self.buffer, []
         try:
-            result = upsert_mentions(self.store, rows)
+            result = upsert_mentions(self.store, rows, now=self.now)
         except Exception:
             # Keep the rows: the next flush (or close) tries again; the upsert is idempotent.
             self.buffer = rows + self.buffer
