@@ -141,6 +141,18 @@ class NewsSourceConfig(_Strict):
     _url = field_validator("feed")(lambda cls, v: _http_base_url(v))
 
 
+class CrawlRedisConfig(_Strict):
+    """[crawl.redis]: crawler processes on several machines share one request queue and
+    dupefilter in Redis (scrapy-redis). Absent, every crawl schedules its requests alone."""
+
+    url: SecretRef = Field(
+        description='redis://[:password@]host:6379/0; e.g. { env = "YUQING_REDIS_URL" }'
+    )
+    key_prefix: str = Field(
+        "yuqing", pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="namespace of yuqing's keys"
+    )
+
+
 class CrawlConfig(_Strict):
     default_schedule: str = "*/15 * * * *"
     schedules: dict[Literal[PLATFORMS], str] = Field(  # type: ignore[valid-type]
@@ -166,6 +178,10 @@ class CrawlConfig(_Strict):
     tieba_forums: list[str] = Field(default_factory=list, description="贴吧 names to browse")
     discuz: list[DiscuzForumConfig] = Field(default_factory=list)
     news: list[NewsSourceConfig] = Field(default_factory=list)
+    redis: CrawlRedisConfig | None = None
+    hot_refresh_limit: int = Field(
+        20, ge=0, description="negative posts the hot-post re-crawl refreshes each time; 0 = off"
+    )
 
     _cron = field_validator("default_schedule")(lambda cls, v: _check_cron(v))
 
@@ -308,6 +324,10 @@ class Config(_Strict):
         found = [("storage.url", self.storage.url)]
         if self.crawl.weibo_cookie:
             found.append(("crawl.weibo_cookie", self.crawl.weibo_cookie))
+        if self.crawl.proxies:
+            found.append(("crawl.proxies", self.crawl.proxies))
+        if self.crawl.redis:
+            found.append(("crawl.redis.url", self.crawl.redis.url))
         if self.web.token:
             found.append(("web.token", self.web.token))
         return found + self.alerts.secrets()
