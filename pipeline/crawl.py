@@ -74,10 +74,17 @@ def crawl_topics(config: Config, spider: str) -> list[str | None]:
     return [t.name for t in config.topics if spider in t.platforms]
 
 
-def scrapy_command(spider: str, topic: str | None, settings: dict[str, object]) -> list[str]:
+def scrapy_command(
+    spider: str,
+    topic: str | None,
+    settings: dict[str, object],
+    spider_args: dict[str, str] | None = None,
+) -> list[str]:
     command = [sys.executable, "-m", "scrapy", "crawl", spider]
     if topic:
         command += ["-a", f"topic={topic}"]
+    for name, value in (spider_args or {}).items():
+        command += ["-a", f"{name}={value}"]
     for name, value in settings.items():
         command += ["-s", f"{name}={value}"]
     return command
@@ -92,8 +99,10 @@ def run_crawl(
     full: bool = False,
     settings: dict[str, object] | None = None,
     capture_output: bool = False,
+    spider_args: dict[str, str] | None = None,
 ) -> CrawlResult:
-    """Run one crawl to its end (or timeout) and return its recorded outcome."""
+    """Run one crawl to its end (or timeout) and return its recorded outcome. ``spider_args``
+    are extra ``-a NAME=VALUE`` spider arguments (``refresh`` for the hot-post re-crawl)."""
     if spider not in SPIDERS:
         raise ValueError(f"unknown spider {spider!r} (one of {', '.join(SPIDERS)})")
     timeout = timeout_seconds or config.crawl.timeout_minutes * 60
@@ -117,7 +126,7 @@ def run_crawl(
         # Its own session: a terminal's Ctrl-C or a group signal reaches the crawl only through
         # stop_all(), i.e. as one orderly SIGTERM.
         process = subprocess.Popen(
-            scrapy_command(spider, topic, overrides),
+            scrapy_command(spider, topic, overrides, spider_args),
             env=env,
             stdout=subprocess.PIPE if capture_output else None,
             stderr=subprocess.STDOUT if capture_output else None,

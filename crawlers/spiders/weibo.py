@@ -5,6 +5,9 @@
 - ``isLongText`` posts are cut at ~140 characters; the full text is in the detail page's
   ``$render_data``.
 - Hot comments: ``/comments/hotflow`` paged by ``max_id``.
+- Refresh (``-a refresh=ID1,ID2``): ``/statuses/show?id=<id>`` per stored post, for its current
+  counts (the store appends an engagement snapshot when they changed). No search, no topic
+  needed: this is the hot-post re-crawl of the fastest-growing negative mentions.
 - Anything that is not ``{"ok": 1, ...}`` JSON is a block (the site answers 200 with an HTML
   captcha or ``ok: 0``): retried with backoff, then the run ends as "blocked". The one ``ok: 0``
   that is not a block is the "no more results" answer. A redirect to the login host means the
@@ -63,6 +66,11 @@ class WeiboSpider(MentionSpider):
     platform = "weibo"
     topic_required = True
 
+    def __init__(self, topic: str | None = None, refresh: str | None = None, *args, **kwargs):
+        super().__init__(topic, *args, **kwargs)
+        # Post ids to re-read instead of searching: "ID1,ID2" (Scrapy's -a passes strings).
+        self.refresh_ids = [i.strip() for i in (refresh or "").split(",") if i.strip()]
+
     def setup(self) -> None:
         super().setup()
         settings = self.settings
@@ -73,6 +81,8 @@ class WeiboSpider(MentionSpider):
         self.cookies = parse_cookie(cookie) if cookie else {}
 
     def first_requests(self):
+        if self.refresh_ids:
+            return [self.status_request(post_id) for post_id in self.refresh_ids]
         if not self.topic:
             self.end_run("no_topic", "weibo needs a topic to search: -a topic=NAME")
         if not self.cookies:
@@ -116,6 +126,13 @@ class WeiboSpider(MentionSpider):
             self.parse_search,
             meta={"stream": term},
             cb_kwargs={"term": term, "page": page},
+        )
+
+    def status_request(self, post_id: str) -> scrapy.Request:
+        return self.api_request(
+            f"{self.base_url}/statuses/show?{urlencode({'id': post_id})}",
+            self.parse_status,
+            cb_kwargs={"post_id": post_id},
         )
 
     # -- responses ----------------------------------------------------------------------------
@@ -166,6 +183,41 @@ class WeiboSpider(MentionSpider):
         self.crawler.stats.inc_value("yuqing/pages/search")
         if self.page_done(term, times, has_next=bool(cards)):
             yield self.search_request(term, page + 1)
+
+    def parse_status(self, response, post_id: str):
+        """A refreshed post: ``{"ok": 1, "data": <status>}``; its item carries today's counts."""
+        data = self.api_json(response)
+        if not isinstance(data, dict):
+            yield from self.retry_or_close(response, "weibo/not_json")
+            return
+        if data.get("ok") != 1:
+            if any(word in str(data.get("msg") or "") for word in _GONE_MESSAGES):
+                # Deleted since we stored it: what we observed stays, there is nothing newer.
+                self.field_problem("refresh_gone")
+                return
+            yield from self.retry_or_close(response, f"weibo/not_ok/{data.get('ok')}")
+            return
+        status = data.get("data")
+        if not isinstance(status, dict):
+            yield from self.retry_or_close(response, "weibo/status_unreadable")
+            return
+        self.crawler.stats.inc_value("yuqing/pages/refresh")
+        parent = status.get("retweeted_status")
+        parent_id = str(parent["id"]) if isinstance(parent, dict) and parent.get("id") else None
+        item = self.mblog_item(status, parent_id)
+        if item is None:
+            return
+        if status.get("isLongText"):
+            # Its text here is cut; storing it would overwrite the full text we already have.
+            yield scrapy.Request(
+                f"{self.base_url}/detail/{item['post_id']}",
+                callback=self.parse_detail,
+                errback=self.detail_failed,
+                cookies=self.cookies,
+                cb_kwargs={"item": item},
+            )
+        else:
+            yield item
 
     def mblogs(self, cards: list) -> list[dict]:
         found = []

@@ -1,5 +1,6 @@
 """m.weibo.cn replica: getIndex search (card_type 9 and 11), detail pages with $render_data,
-and /comments/hotflow with max_id paging, in the JSON shapes the real site returns."""
+/comments/hotflow with max_id paging and /statuses/show (one post's current state, what the
+hot-post refresh reads), in the JSON shapes the real site returns."""
 
 from __future__ import annotations
 
@@ -110,6 +111,7 @@ class WeiboSite:
         replica.route("/api/container/getIndex", self.search)
         replica.route("/detail/", self.detail)
         replica.route("/comments/hotflow", self.hotflow)
+        replica.route("/statuses/show", self.show)
 
     def search(self, request: Request) -> Page:
         container = request.query.get("containerid", "")
@@ -177,6 +179,13 @@ class WeiboSite:
             "</script></body></html>"
         )
         return Page(html)
+
+    def show(self, request: Request) -> Page:
+        post_id = request.query.get("id", "")
+        post = next((p for p in self.posts if p["id"] == post_id), None)
+        if post is None:
+            return _json({"ok": 0, "errno": "20101", "msg": "微博不存在或暂无查看权限!"})
+        return _json({"ok": 1, "data": public(post) | {"text": post["_full_text"]}})
 
     def hotflow(self, request: Request) -> Page:
         post_id = request.query.get("id", "")
