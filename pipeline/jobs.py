@@ -123,3 +123,44 @@ def crawl_job(
     return JobOutcome(
         name, result.ok, f"{result.status}: {result.items} items, {result.errors} errors"
     )
+
+
+# The hot-post re-crawl runs this often; its lease is held for most of the period.
+HOT_REFRESH_MINUTES = 15
+
+
+def hot_refresh_job(
+    config_path: Config | str | None = None,
+    now: datetime | None = None,
+    settings: dict[str, object] | None = None,
+) -> JobOutcome:
+    """Re-crawl the fastest-growing negative Weibo posts of the last 24 hours, so their
+    engagement snapshots (spread velocity) stay current. ``settings`` are Scrapy overrides."""
+    from pipeline.crawl import GRACE_SECONDS, run_crawl
+    from storage.aggregates import hot_negative_mentions
+
+    config, store = _open(config_path)
+    name = "hot_refresh"
+    limit = config.crawl.hot_refresh_limit
+    timeout = config.crawl.timeout_minutes * 60
+    try:
+        ttl = timedelta(seconds=timeout + GRACE_SECONDS + 60)
+        with exclusive(store, name, ttl, timedelta(minutes=HOT_REFRESH_MINUTES * 0.8)):
+            hot = hot_negative_mentions(store, now or datetime.now(UTC), limit=limit)
+            if not hot:
+                return JobOutcome(name, True, "no negative post of the last 24 h to refresh")
+            result = run_crawl(
+                "weibo",
+                None,
+                config,
+                settings=settings,
+                spider_args={"refresh": ",".join(m["post_id"] for m in hot)},
+            )
+    finally:
+        store.close()
+    return JobOutcome(
+        name,
+        result.ok,
+        f"{len(hot)} post(s) asked, fastest {hot[0]['velocity']:.1f}/h; "
+        f"{result.status}: {result.items} items, {result.errors} errors",
+    )
