@@ -1,11 +1,11 @@
 """``yuqing run``: the scheduler daemon (APScheduler 3, job store in the database).
 
-It runs a crawl job per topic x platform on its cron schedule, alert evaluation every minute,
-delivery retries every minute (half a minute apart from evaluation) and, when configured, the
-daily report. Jobs coalesce (a backlog of missed runs is one run), never overlap
-(``max_instances=1``) and may start up to ``misfire_grace_time`` late. Several daemons may share
-one database: each job runs under a database lease (:func:`pipeline.jobs.exclusive`), so every
-run happens once.
+It runs a crawl job per topic x platform on its cron schedule, the hot-post re-crawl every 15
+minutes, alert evaluation every minute, delivery retries every minute (half a minute apart from
+evaluation) and, when configured, the daily report. Jobs coalesce (a backlog of missed runs is
+one run), never overlap (``max_instances=1``) and may start up to ``misfire_grace_time`` late.
+Several daemons may share one database: each job runs under a database lease
+(:func:`pipeline.jobs.exclusive`), so every run happens once.
 
 SIGTERM or SIGINT stops taking new runs, asks running crawls to close (Scrapy flushes its items
 on SIGTERM; crawls run in their own sessions, so only this asks them) and waits for running jobs.
@@ -93,6 +93,14 @@ def plan(config: Config, config_path: str | None) -> list[PlannedJob]:
                     },
                 )
             )
+    if configured["weibo"] and crawl.hot_refresh_limit:
+        planned.append(
+            PlannedJob(
+                "hot_refresh",
+                IntervalTrigger(minutes=jobs.HOT_REFRESH_MINUTES),
+                {"job": "hot_refresh", "config_path": config_path},
+            )
+        )
     planned.append(
         PlannedJob(
             "alerts:evaluate",
@@ -119,6 +127,8 @@ def run_job(job: str, config_path: str | None, **kwargs: Any) -> None:
             outcome = jobs.alerts_job(config_path)
         elif job == "deliveries":
             outcome = jobs.deliveries_job(config_path)
+        elif job == "hot_refresh":
+            outcome = jobs.hot_refresh_job(config_path)
         else:
             log.error("unknown job %r in the job store", job)
             return

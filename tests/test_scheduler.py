@@ -62,6 +62,7 @@ def test_plan_has_a_crawl_per_topic_and_platform_plus_alerts(daemon_config):
         "crawl:weibo:星澜咖啡",
         "crawl:weibo:青禾手机",
         "crawl:tieba:-",
+        "hot_refresh",
         "alerts:evaluate",
         "deliveries",
     }
