@@ -283,11 +283,13 @@ class JobLease(Base):
 
 
 def include_in_comparison(name: str | None, type_: str, parent_names) -> bool:
-    """Alembic ``include_name`` hook: leave out the full-text search objects, which migration 0005
-    creates by hand because models cannot describe them (an FTS5 virtual table and its shadow
-    tables on SQLite, an expression GIN index on PostgreSQL)."""
+    """Alembic ``include_name`` hook: leave out the full-text search objects, which migrations 0005
+    and 0006 create by hand because models cannot describe them (an FTS5 virtual table and its
+    shadow tables on SQLite; a generated tsvector column and its GIN index on PostgreSQL)."""
     if type_ == "table":
         return not (name or "").startswith("mention_fts")
     if type_ == "index":
-        return name != "ix_mention_search_text"
+        return name not in ("ix_mention_search_text", "ix_mention_search_vector")
+    if type_ == "column":
+        return name != "search_vector"
     return True
