@@ -12,8 +12,9 @@ that itself cuts into several tokens becomes a phrase of its search-mode tokens,
 with the same run in a stored post as long as jieba cut that run the same way there.
 
 The tokens are stored space-separated in ``mention.search_text``. SQLite indexes the column with
-an FTS5 table (``mention_fts``) that triggers keep in sync; PostgreSQL with a GIN index on
-``to_tsvector('simple', search_text)``. Both are created by migration 0005.
+an FTS5 table (``mention_fts``) that triggers keep in sync (migration 0005); PostgreSQL parses it
+into the generated column ``search_vector`` (``to_tsvector('simple', search_text)``) with a GIN
+index (migration 0006).
 """
 
 from __future__ import annotations
@@ -94,18 +95,15 @@ def _sqlite_match(element: SearchMatch, compiler, **kw) -> str:
 
 @compiles(SearchMatch, "postgresql")
 def _postgresql_match(element: SearchMatch, compiler, **kw) -> str:
-    # The expression must be the indexed one, to_tsvector('simple', search_text), to use the index.
+    # search_vector is not in the models (PostgreSQL only, see migration 0006).
     config = literal_column("'simple'")
-    vector = compiler.process(Mention.__table__.c.search_text, **kw)
+    vector = compiler.process(literal_column(f"{Mention.__tablename__}.search_vector"), **kw)
     # The query goes in as a literal, not a parameter: psycopg prepares a statement run five
     # times, and PostgreSQL's generic plan for it cannot see the words, so it guesses their
     # frequency and, for a rare word, walks the whole table re-parsing every post (seconds
     # where the word-aware plan takes a millisecond). Quotes are escaped by the dialect.
     param = compiler.render_literal_value(element.tsquery, String())
-    return (
-        f"to_tsvector({compiler.process(config, **kw)}, {vector}) "
-        f"@@ to_tsquery({compiler.process(config, **kw)}, {param})"
-    )
+    return f"{vector} @@ to_tsquery({compiler.process(config, **kw)}, {param})"
 
 
 @compiles(SearchMatch)
