@@ -10,6 +10,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 
 from alerts.channels.base import Sender, SendError
+from alerts.config import SmtpConfig
 from alerts.render import body, plain, title
 
 HTML_PAGE = """<!doctype html>
@@ -44,57 +45,63 @@ class Email(Sender):
         msg.add_alternative(html, subtype="html", cte="quoted-printable")
         return msg
 
-    def _context(self) -> ssl.SSLContext:
-        smtp = self.alerts.smtp
-        return ssl.create_default_context(cafile=str(smtp.ca_file) if smtp.ca_file else None)
-
     def send(self, notifications, keys, tz, possible_duplicate=False) -> None:
         smtp = self.alerts.smtp
         if smtp is None:
             raise SendError("no [alerts.smtp] section")
         msg = self.message(notifications, keys, tz, possible_duplicate)
-        # smtplib.data() sends bytes as they are: the line ends must already be CRLF.
-        data = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
+        send_message(smtp, msg, self.channel.to)
+
+
+def _context(smtp: SmtpConfig) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=str(smtp.ca_file) if smtp.ca_file else None)
+
+
+def send_message(smtp: SmtpConfig, msg: EmailMessage, to: list[str]) -> None:
+    """Send a prepared message to ``to`` through ``smtp`` (alerts, and ``yuqing report``);
+    raises :class:`SendError`, with ``in_doubt`` when the content went out unanswered."""
+    # smtplib.data() sends bytes as they are: the line ends must already be CRLF.
+    data = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
+    try:
+        if smtp.security == "ssl":
+            conn = smtplib.SMTP_SSL(
+                smtp.host, smtp.port, timeout=smtp.timeout_seconds, context=_context(smtp)
+            )
+        else:
+            conn = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_seconds)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise SendError(f"cannot connect to SMTP {smtp.host}:{smtp.port}: {exc}") from None
+    try:
         try:
-            if smtp.security == "ssl":
-                conn = smtplib.SMTP_SSL(
-                    smtp.host, smtp.port, timeout=smtp.timeout_seconds, context=self._context()
-                )
-            else:
-                conn = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_seconds)
-        except (OSError, smtplib.SMTPException) as exc:
-            raise SendError(f"cannot connect to SMTP {smtp.host}:{smtp.port}: {exc}") from None
-        try:
-            try:
+            conn.ehlo()
+            if smtp.security == "starttls":
+                conn.starttls(context=_context(smtp))
                 conn.ehlo()
-                if smtp.security == "starttls":
-                    conn.starttls(context=self._context())
-                    conn.ehlo()
-                if smtp.username:
-                    password = smtp.password.reveal() if smtp.password else ""
-                    conn.login(smtp.username, password)
-                code, reply = conn.mail(smtp.sender)
-                if code != 250:
-                    raise SendError(f"SMTP MAIL FROM refused: {code} {reply!r}")
-                for address in self.channel.to:
-                    code, reply = conn.rcpt(address)
-                    if code not in (250, 251):
-                        raise SendError(f"SMTP RCPT TO {address} refused: {code} {reply!r}")
-            except (OSError, smtplib.SMTPException) as exc:
-                raise SendError(f"SMTP {smtp.host}: {exc}") from None
-            try:
-                code, reply = conn.data(data)
-            except smtplib.SMTPResponseException as exc:
-                # The server answered: it did not take the mail.
-                raise SendError(f"SMTP {smtp.host} refused the mail: {exc}") from None
-            except (OSError, smtplib.SMTPException) as exc:
-                # The content went out and no answer came back: it may have been accepted.
-                raise SendError(f"SMTP {smtp.host}: {exc}", in_doubt=True) from None
-            # smtplib returns, rather than raises, the server's final answer to the content.
+            if smtp.username:
+                password = smtp.password.reveal() if smtp.password else ""
+                conn.login(smtp.username, password)
+            code, reply = conn.mail(smtp.sender)
             if code != 250:
-                raise SendError(f"SMTP {smtp.host} refused the mail: {code} {reply!r}")
-        finally:
-            try:
-                conn.quit()
-            except (OSError, smtplib.SMTPException):
-                conn.close()
+                raise SendError(f"SMTP MAIL FROM refused: {code} {reply!r}")
+            for address in to:
+                code, reply = conn.rcpt(address)
+                if code not in (250, 251):
+                    raise SendError(f"SMTP RCPT TO {address} refused: {code} {reply!r}")
+        except (OSError, smtplib.SMTPException) as exc:
+            raise SendError(f"SMTP {smtp.host}: {exc}") from None
+        try:
+            code, reply = conn.data(data)
+        except smtplib.SMTPResponseException as exc:
+            # The server answered: it did not take the mail.
+            raise SendError(f"SMTP {smtp.host} refused the mail: {exc}") from None
+        except (OSError, smtplib.SMTPException) as exc:
+            # The content went out and no answer came back: it may have been accepted.
+            raise SendError(f"SMTP {smtp.host}: {exc}", in_doubt=True) from None
+        # smtplib returns, rather than raises, the server's final answer to the content.
+        if code != 250:
+            raise SendError(f"SMTP {smtp.host} refused the mail: {code} {reply!r}")
+    finally:
+        try:
+            conn.quit()
+        except (OSError, smtplib.SMTPException):
+            conn.close()
