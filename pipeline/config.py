@@ -271,6 +271,35 @@ class WebConfig(_Strict):
     port: int = Field(8080, ge=1, le=65535)
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _clock_time(value: str) -> str:
+    hour, _, minute = value.partition(":")
+    if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+        raise ValueError(f"not a time of day (HH:MM): {value!r}")
+    return f"{int(hour):02d}:{int(minute):02d}"
+
+
+class ReportsConfig(_Strict):
+    """``yuqing report`` and the daemon's report jobs (docs/reports.md)."""
+
+    daily_at: str | None = Field(None, description='daemon sends the daily report, e.g. "09:00"')
+    weekly_on: Literal[WEEKDAYS] | None = Field(  # type: ignore[valid-type]
+        None, description='daemon sends the weekly report on this day, e.g. "mon"'
+    )
+    weekly_at: str = "09:00"
+    topics: list[str] = Field(
+        default_factory=list, description="one report per topic; empty = one across all topics"
+    )
+    email: bool = Field(False, description="the daemon mails reports to the email channels")
+    out_dir: Path = Path("var/reports")
+
+    _times = field_validator("daily_at", "weekly_at")(
+        lambda cls, v: v if v is None else _clock_time(v)
+    )
+
+
 class Config(_Strict):
     general: GeneralConfig = Field(default_factory=GeneralConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
@@ -280,6 +309,7 @@ class Config(_Strict):
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     web: WebConfig = Field(default_factory=WebConfig)
+    reports: ReportsConfig = Field(default_factory=ReportsConfig)
 
     # Not part of the schema: where the config was read from, for messages.
     source: str = Field("<embedded defaults>", exclude=True)
@@ -300,6 +330,9 @@ class Config(_Strict):
             for topic in route.topics:
                 if topic not in known:
                     raise ValueError(f"alerts.routes[{i}].topics: unknown topic {topic!r}")
+        for topic in self.reports.topics:
+            if topic not in names:
+                raise ValueError(f"reports.topics: unknown topic {topic!r}")
         return self
 
     @cached_property
