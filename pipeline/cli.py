@@ -21,6 +21,7 @@ from pipeline.cli_analysts import export_command, stats_command
 from pipeline.cli_crawl import crawl_command
 from pipeline.cli_nlp import nlp_group
 from pipeline.cli_ops import run_command, status_command
+from pipeline.cli_report import report_command
 from pipeline.cli_web import web_command
 from pipeline.config import EXAMPLE_PATH, Config, ConfigError, load_config
 from pipeline.logs import add_log_file, setup_logging
@@ -388,6 +389,7 @@ cli.add_command(nlp_group)
 cli.add_command(stats_command)
 cli.add_command(export_command)
 cli.add_command(web_command)
+cli.add_command(report_command)
 
 
 def main() -> None:
