@@ -1,8 +1,9 @@
 """Chinese full-text search: the segmented text of a mention and the match condition per backend.
 
 Chinese has no spaces, so both the stored text and the query are segmented by the same jieba
-tokenizer here, in storage, rather than by ``nlp``: every write path (``upsert_mentions``) then
-indexes exactly as every query segments, whatever the configuration's user dictionary says today.
+tokenizer here, in storage, rather than by ``nlp`` (which storage may not import): the one write
+path (``upsert_mentions``) then indexes exactly as every query segments, whatever the
+configuration's user dictionary says today.
 That dictionary is deliberately left out: adding a brand name to it would change how new posts
 are cut but not the posts already stored, and a query would silently miss the older ones.
 
@@ -10,6 +11,12 @@ jieba's search mode (``cut_for_search``) emits the dictionary words inside a lon
 word itself (产品质量 -> 产品 品质 质量 产品质量), so a query for 质量 finds 产品质量. A query word
 that itself cuts into several tokens becomes a phrase of its search-mode tokens, which lines up
 with the same run in a stored post as long as jieba cut that run the same way there.
+
+The tokenizer is rjieba (jieba-rs, jieba's algorithm and dictionary in Rust): its search mode
+gave jieba's tokens on 20,000 benchmark posts and 18x faster (0.02 ms a post instead of 0.43 ms),
+which matters because every stored mention is segmented here. It differs on dotted runs such as
+example.cn, which it also splits into parts: indexing and queries use it alike, so that only adds
+matches.
 
 The tokens are stored space-separated in ``mention.search_text``. SQLite indexes the column with
 an FTS5 table (``mention_fts``) that triggers keep in sync (migration 0005); PostgreSQL parses it
@@ -19,11 +26,10 @@ index (migration 0006).
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 
-import jieba
+import rjieba
 from sqlalchemy import bindparam, literal_column, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
@@ -32,24 +38,20 @@ from sqlalchemy.types import NullType, String
 
 from storage.models import Mention
 
-jieba.setLogLevel(logging.WARNING)
-
 # What both FTS5's unicode61 tokenizer and PostgreSQL's parser treat as one token: a run of
 # letters and digits. Cutting tokens down to such runs here keeps both backends in agreement.
 _RUN = re.compile(r"[^\W_]+")
 FTS_TABLE = "mention_fts"
 _lock = threading.Lock()
-_tokenizer: jieba.Tokenizer | None = None
+_tokenizer: rjieba.Jieba | None = None
 
 
-def _jieba() -> jieba.Tokenizer:
-    # A private tokenizer: anything added to jieba's global one elsewhere must not change search.
+def _jieba() -> rjieba.Jieba:
+    # A private dictionary: words added to a shared one elsewhere must not change search.
     global _tokenizer
     with _lock:
         if _tokenizer is None:
-            tokenizer = jieba.Tokenizer()
-            tokenizer.initialize()
-            _tokenizer = tokenizer
+            _tokenizer = rjieba.Jieba()
     return _tokenizer
 
 
