@@ -164,3 +164,35 @@ def hot_refresh_job(
         f"{len(hot)} post(s) asked, fastest {hot[0]['velocity']:.1f}/h; "
         f"{result.status}: {result.items} items, {result.errors} errors",
     )
+
+
+def report_job(
+    config_path: Config | str | None, kind: str, period_seconds: float = 0
+) -> JobOutcome:
+    """The ``kind`` report of each topic in ``[reports] topics`` (or one across all topics):
+    written to ``out_dir``, and mailed to the email channels when ``[reports] email`` is on."""
+    from alerts.channels.base import SendError
+    from pipeline.reports.deliver import NoRecipients, produce_reports
+
+    config, store = _open(config_path)
+    name = f"report:{kind}"
+    lines, ok = [], True
+    try:
+        # Held for most of the period: a second daemon firing a moment later sends nothing.
+        with exclusive(store, name, timedelta(minutes=30), timedelta(seconds=period_seconds * 0.8)):
+            for topic in config.reports.topics or [None]:
+                try:
+                    [(report, page, mailed)] = produce_reports(
+                        config, store, kind, [topic], email=config.reports.email
+                    )
+                except (SendError, NoRecipients) as exc:
+                    # The files are written before mailing; one failed mail does not stop the
+                    # other topics' reports.
+                    ok = False
+                    lines.append(f"{topic or 'all'}: not mailed: {exc}")
+                    continue
+                mail = f", mailed to {len(mailed)}" if mailed else ""
+                lines.append(f"{report.subject}: {page}{mail}")
+    finally:
+        store.close()
+    return JobOutcome(name, ok, "; ".join(lines))
