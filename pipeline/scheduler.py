@@ -115,7 +115,28 @@ def plan(config: Config, config_path: str | None) -> list[PlannedJob]:
             {"job": "deliveries", "config_path": config_path},
         )
     )
+    planned.extend(_report_jobs(config, config_path))
     return planned
+
+
+def _report_jobs(config: Config, config_path: str | None) -> list[PlannedJob]:
+    """The daily and weekly reports, when ``[reports]`` gives them a time."""
+    reports, found = config.reports, []
+    times = {"daily": (reports.daily_at, "*"), "weekly": (reports.weekly_at, reports.weekly_on)}
+    for kind, (at, weekday) in times.items():
+        if at is None or weekday is None:
+            continue
+        hour, minute = at.split(":")
+        trigger = CronTrigger(day_of_week=weekday, hour=hour, minute=minute, timezone=config.tz)
+        kwargs = {"job": "report", "config_path": config_path, "kind": kind}
+        found.append(
+            PlannedJob(
+                f"report:{kind}",
+                trigger,
+                kwargs | {"period_seconds": _period_seconds(trigger, config)},
+            )
+        )
+    return found
 
 
 def run_job(job: str, config_path: str | None, **kwargs: Any) -> None:
@@ -127,6 +148,8 @@ def run_job(job: str, config_path: str | None, **kwargs: Any) -> None:
             outcome = jobs.alerts_job(config_path)
         elif job == "deliveries":
             outcome = jobs.deliveries_job(config_path)
+        elif job == "report":
+            outcome = jobs.report_job(config_path, **kwargs)
         elif job == "hot_refresh":
             outcome = jobs.hot_refresh_job(config_path)
         else:
