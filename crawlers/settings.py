@@ -72,6 +72,10 @@ RETRY_BACKOFF_MAX = 60.0
 DOWNLOAD_TIMEOUT = 30
 PROXY_LIST: list[str] = []
 PROXY_LIST_ENV = "YUQING_PROXIES"
+# [crawl.redis] sets SCHEDULER to crawlers.redis_scheduler.RedisScheduler and the key prefix;
+# the URL (it may hold a password) travels in this environment variable, never in a setting.
+REDIS_URL_ENV = "YUQING_REDIS_URL"
+YUQING_REDIS_PREFIX = "yuqing"
 
 # No control ports: a crawler process listens on nothing.
 TELNETCONSOLE_ENABLED = False

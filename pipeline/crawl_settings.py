@@ -1,7 +1,7 @@
 """Scrapy add-on that turns ``yuqing.toml`` into crawl settings, so the config file is the one
 place to list topics, forums, feeds, limits and politeness, and ``-s NAME=VALUE`` still wins.
 
-Secrets (the Weibo cookie, proxy URLs) never become settings, because Scrapy logs its
+Secrets (the Weibo cookie, proxy URLs, the Redis URL) never become settings, because Scrapy logs its
 overridden settings; they are handed to the spider process through environment variables.
 """
 
@@ -57,12 +57,18 @@ class ConfigSettingsAddon:
             values["USER_AGENT_LIST"] = crawl.user_agents
         for platform, url in crawl.base_urls.items():
             values[f"{platform.upper()}_BASE_URL"] = url
+        if crawl.redis:
+            # Opt-in: processes on several machines share this crawl's queue and dupefilter.
+            values["SCHEDULER"] = "crawlers.redis_scheduler.RedisScheduler"
+            values["YUQING_REDIS_PREFIX"] = crawl.redis.key_prefix
         for name, value in values.items():
             settings.set(name, value, priority=PRIORITY)
         self._add_crawl_pipelines(settings)
 
         self._export_secret(crawl.weibo_cookie, settings.get("WEIBO_COOKIE_ENV"), config.source)
         self._export_secret(crawl.proxies, settings.get("PROXY_LIST_ENV"), config.source)
+        if crawl.redis:
+            self._export_secret(crawl.redis.url, settings.get("REDIS_URL_ENV"), config.source)
 
     @staticmethod
     def _add_crawl_pipelines(settings) -> None:

@@ -97,14 +97,18 @@ class CrawlStateExtension:
     def _record(self, spider, reason: str) -> None:
         stats = self.crawler.stats.get_stats()
         progress = spider.progress
+        # Sharing a crawl through Redis, a process that is not the round's last one saw only
+        # part of each stream (others paged on): only its own failures make its run incomplete,
+        # and the last one decides the watermarks over everyone's progress.
+        member = getattr(spider, "shared_round", None) == "member"
         incomplete = {
             name: p.failed or p.stopped or "unfinished"
             for name, p in progress.items()
-            if not p.complete
+            if (p.failed if member else not p.complete)
         }
         stored_all = not stats.get("yuqing/store/failed_flushes")
         advanced: list[str] = []
-        if reason == "finished" and stored_all:
+        if reason == "finished" and stored_all and not member:
             newest = {n: p.newest for n, p in progress.items() if p.complete and p.newest}
             if newest:
                 advance_watermarks(self.store, spider.name, spider.topic, newest, self.run_id)

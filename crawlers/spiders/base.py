@@ -39,6 +39,9 @@ class MentionSpider(scrapy.Spider):
     platform: str = ""
     # True when the spider needs a topic to know what to search for.
     topic_required = False
+    # Set by crawlers.redis_scheduler when processes share this crawl: "member" while others
+    # may carry on with its streams, "last" when its progress is the whole round's.
+    shared_round: str | None = None
 
     def __init__(self, topic: str | None = None, *args, **kwargs):
         super().__init__(*args, **kwargs)
