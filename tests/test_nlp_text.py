@@ -7,7 +7,6 @@ import logging
 
 import jieba
 import numpy as np
-import pytest
 
 from nlp.clean import clean, opinion_text
 from nlp.segment import Segmenter
@@ -44,7 +43,6 @@ def test_clean_folds_full_width_forms():
 
 
 def test_clean_traditional_to_simplified_is_optional():
-    pytest.importorskip("opencc")
     assert clean("這個產品質量太差了", to_simplified=True).text == "这个产品质量太差了"
     assert clean("這個").text == "這個"
 
