@@ -1,20 +1,21 @@
-"""Report charts as PNG bytes: matplotlib's Agg canvas (no display, no pyplot global state, so
-the daemon's worker threads can draw at once), with the CJK font of :mod:`.fonts`."""
+"""Report charts as PNG bytes: matplotlib's Agg canvas (no display, no pyplot), with the CJK font
+of :mod:`.fonts`."""
 
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 
 import matplotlib
 
-matplotlib.use("Agg")  # before anything imports pyplot: a server has no display
+# The Agg canvas directly, never pyplot: no display needed, and the backend a notebook that
+# calls build_report has chosen stays as it is.
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from pipeline.reports.fonts import font_families  # noqa: E402
+from pipeline.reports.fonts import font_families
 
 COLOURS = {
     "negative": "#d9534f",
@@ -24,6 +25,9 @@ COLOURS = {
 }
 BAR = "#3b7dd8"
 DPI = 100
+# rc_context changes matplotlib's process-wide settings: the daemon's daily and weekly report
+# jobs may draw at the same moment on two threads, so they take turns.
+_drawing = threading.Lock()
 
 
 def _style() -> dict:
@@ -45,7 +49,7 @@ def _png(fig: Figure) -> bytes:
 
 
 def _draw(width: float, height: float, paint) -> bytes:
-    with matplotlib.rc_context(_style()):
+    with _drawing, matplotlib.rc_context(_style()):
         fig = Figure(figsize=(width, height), layout="constrained")
         paint(fig.add_subplot())
         return _png(fig)
