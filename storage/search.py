@@ -37,6 +37,7 @@ from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.types import NullType, String
 
 from storage.models import Mention
+from storage.query_language import parse, to_fts5, to_tsquery
 
 # What both FTS5's unicode61 tokenizer and PostgreSQL's parser treat as one token: a run of
 # letters and digits. Cutting tokens down to such runs here keeps both backends in agreement.
@@ -101,9 +102,9 @@ def _postgresql_match(element: SearchMatch, compiler, **kw) -> str:
     config = literal_column("'simple'")
     vector = compiler.process(literal_column(f"{Mention.__tablename__}.search_vector"), **kw)
     # The query goes in as a literal, not a parameter: psycopg prepares a statement run five
-    # times, and PostgreSQL's generic plan for it cannot see the words, so it guesses their
-    # frequency and, for a rare word, walks the whole table re-parsing every post (seconds
-    # where the word-aware plan takes a millisecond). Quotes are escaped by the dialect.
+    # times, and a generic plan cannot see the words, so it would guess how common they are;
+    # planned with the words, a rare one goes to the GIN index and a common one to the time
+    # index. Quotes are escaped by the dialect.
     param = compiler.render_literal_value(element.tsquery, String())
     return f"{vector} @@ to_tsquery({compiler.process(config, **kw)}, {param})"
 
@@ -119,8 +120,6 @@ def search_match(query: str, *, scan: bool = False) -> SearchMatch:
     ``scan`` (SQLite): probe the matches while walking another index instead of fetching each
     match by id; see :func:`prefer_time_scan`.
     """
-    from storage.query_language import parse, to_fts5, to_tsquery
-
     node = parse(query, tokens)
     return SearchMatch(to_fts5(node), to_tsquery(node), scan)
 
@@ -136,8 +135,6 @@ def prefer_time_scan(session: Session, query: str, limit: int) -> bool:
     """SQLite: whether the newest ``limit`` matches of ``query`` are found faster by walking the
     published_at index than from the full-text index. SQLite cannot tell (FTS5 gives its planner
     no estimate of how many rows match), so this counts them, reading only the FTS index."""
-    from storage.query_language import parse, to_fts5
-
     enough = SCAN_FROM_MATCHES_PER_ROW * limit
     found = session.execute(
         text(
