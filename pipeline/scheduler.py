@@ -205,11 +205,6 @@ def run_daemon(
 ) -> None:
     """Run until SIGTERM/SIGINT (or ``stop`` is set)."""
     stop = stop or threading.Event()
-    scheduler = build_scheduler(config, config_path)
-    scheduler.start(paused=True)
-    sync_jobs(scheduler, plan(config, config_path))
-    scheduler.resume()
-    log.info("scheduler running with %d jobs", len(scheduler.get_jobs()))
 
     def on_signal(signum, _frame):
         if stop.is_set():
@@ -217,9 +212,16 @@ def run_daemon(
         log.warning("received %s: finishing running jobs", signal.Signals(signum).name)
         stop.set()
 
+    # Handlers first: a SIGTERM while the scheduler starts must still stop it in order.
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
+    scheduler = build_scheduler(config, config_path)
+    scheduler.start(paused=True)
+    sync_jobs(scheduler, plan(config, config_path))
+    scheduler.resume()
+    log.info("scheduler running with %d jobs", len(scheduler.get_jobs()))
+
     stop.wait()
     scheduler.pause()
     # Running crawls close cleanly on SIGTERM (Scrapy flushes its pipelines and run record).
