@@ -128,3 +128,30 @@ def test_yuqing_crawl_exits_4_while_the_same_crawl_runs_elsewhere(harness, repli
     assert result.exit_code == 4, result.output
     assert "running elsewhere" in result.output
     assert harness.mentions() == {}
+
+
+def test_stopping_daemon_closes_a_running_crawl_cleanly(harness, replica):  # noqa: F811
+    """What the daemon does on SIGTERM: stop_all() asks each running crawl to close; Scrapy
+    closes the spider ("shutdown"), the store flushes what was fetched and the run is recorded as
+    partial, not left "running" or killed. The next run completes the stream without a gap."""
+    import threading
+    import time
+
+    from pipeline.crawl import stop_all
+
+    site = sample_site()
+    site.install(replica)
+    replica.fault("page=2", delay=20)
+    results = []
+    worker = threading.Thread(target=lambda: results.append(harness.run("weibo", "星澜咖啡")))
+    worker.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not replica.hit_count("page=2"):
+        time.sleep(0.1)
+    assert stop_all() == 1
+    worker.join(timeout=90)
+    [result] = results
+    assert result.status == "partial" and "shutdown" in (result.message or "")
+    assert harness.mentions(), "what page 1 gave was flushed to the database"
+    assert harness.run("weibo", "星澜咖啡").status == "finished"
+    assert set(harness.mentions()) == ALL_STORED
