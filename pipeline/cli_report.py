@@ -5,6 +5,7 @@ The body calls one library function, :func:`pipeline.reports.deliver.produce_rep
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -51,6 +52,7 @@ def report_command(app, kind: str, topic, end, email, out_dir) -> None:
         yuqing report weekly --end 2026-11-23 --email pr@example.com,boss@example.com
         yuqing report daily --out /srv/www/reports
     """
+    from pipeline.jobs import Locked, exclusive
     from pipeline.reports.deliver import NoRecipients, produce_reports
 
     config = app.config
@@ -66,16 +68,22 @@ def report_command(app, kind: str, topic, end, email, out_dir) -> None:
             raise click.BadParameter(f"not an email address: {address!r}", param_hint="--email")
     store = app.store()
     try:
-        done = produce_reports(
-            config,
-            store,
-            kind,
-            [topic],
-            end=end_at,
-            out_dir=out_dir,
-            email=email is not None,
-            to=to,
-        )
+        # Cron-safe: a second invocation while one is still rendering exits 4. (The daemon's job
+        # holds its own lease for most of a day, which must not block a report asked for by hand.)
+        with exclusive(store, f"report:{kind}:cli", timedelta(minutes=30)):
+            done = produce_reports(
+                config,
+                store,
+                kind,
+                [topic],
+                end=end_at,
+                out_dir=out_dir,
+                email=email is not None,
+                to=to,
+            )
+    except Locked as exc:
+        click.echo(str(exc), err=True)
+        raise SystemExit(exit_codes.LOCKED) from None
     except NoRecipients as exc:
         click.echo(f"report not mailed: {exc}", err=True)
         raise SystemExit(exit_codes.CONFIG) from None

@@ -313,3 +313,17 @@ def test_refused_mail_is_a_failure(run, tmp_path, smtp):
     result = run("report", "daily", "--email")
     assert result.exit_code == exit_codes.FAILURE
     assert "report not mailed" in result.output
+
+
+def test_report_command_is_cron_safe(run, tmp_path):
+    from datetime import timedelta
+
+    from pipeline.config import load_config
+    from storage import leases
+    from storage.db import Store
+
+    store = Store.open(load_config(tmp_path / "yuqing.toml").database_url())
+    leases.acquire(store, "report:daily:cli", "other-host:1:1", timedelta(minutes=5))
+    store.close()
+    result = run("report", "daily")
+    assert result.exit_code == 4 and "running elsewhere" in result.output
