@@ -46,6 +46,16 @@ def _incident_or_fail(store, incident_id: int) -> dict:
     return found
 
 
+def _on_incident(app, incident_id: int, action):
+    """Open the store, check the incident exists, run ``action(store)``, close the store."""
+    store = app.store()
+    try:
+        _incident_or_fail(store, incident_id)
+        return action(store)
+    finally:
+        store.close()
+
+
 @click.group("alerts")
 def alerts_group() -> None:
     """Evaluate alert rules and manage incidents.
@@ -212,14 +222,13 @@ def ack_command(app, incident_id: int, note: str | None, author: str) -> None:
     Example:
         yuqing alerts ack 12 --note "已联系门店核实"
     """
-    store = app.store()
-    try:
-        _incident_or_fail(store, incident_id)
-        _, changed = incidents.acknowledge_incident(
+    _, changed = _on_incident(
+        app,
+        incident_id,
+        lambda store: incidents.acknowledge_incident(
             store, incident_id, datetime.now(UTC), author, note
-        )
-    finally:
-        store.close()
+        ),
+    )
     click.echo(f"incident {incident_id} " + ("acknowledged" if changed else "unchanged"))
 
 
@@ -235,12 +244,11 @@ def note_command(app, incident_id: int, text: str, author: str) -> None:
     Example:
         yuqing alerts note 12 "官方声明已发布"
     """
-    store = app.store()
-    try:
-        _incident_or_fail(store, incident_id)
-        incidents.add_note(store, incident_id, datetime.now(UTC), author, text)
-    finally:
-        store.close()
+    _on_incident(
+        app,
+        incident_id,
+        lambda store: incidents.add_note(store, incident_id, datetime.now(UTC), author, text),
+    )
     click.echo(f"note added to incident {incident_id}")
 
 
@@ -258,12 +266,11 @@ def resolve_command(app, incident_id: int, note: str | None, author: str) -> Non
     """
     from pipeline.alerting import close_incident
 
-    store = app.store()
-    try:
-        _incident_or_fail(store, incident_id)
-        changed = close_incident(app.config, store, incident_id, author=author, note=note)
-    finally:
-        store.close()
+    changed = _on_incident(
+        app,
+        incident_id,
+        lambda store: close_incident(app.config, store, incident_id, author=author, note=note),
+    )
     click.echo(f"incident {incident_id} " + ("resolved" if changed else "was already resolved"))
 
 
