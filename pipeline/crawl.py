@@ -21,8 +21,7 @@ from pathlib import Path
 
 from pipeline.config import Config
 from storage.db import Store
-from storage.models import CrawlRun
-from storage.runs import finish_run, start_run
+from storage.runs import finish_run, get_run, start_run
 
 log = logging.getLogger(__name__)
 
@@ -146,30 +145,27 @@ def run_crawl(
             with _running_lock:
                 _running.discard(process)
         seconds = time.monotonic() - started
-        with store.session() as session:
-            run = session.get(CrawlRun, run_id)
-            status = run.status
-        if status == "running":  # the crawler never got to record its outcome
+        # Still "running": the crawler never got to record its outcome.
+        if get_run(store, run_id)["status"] == "running":
             message = (
                 f"killed after {timeout + GRACE_SECONDS:.0f}s (timeout)"
                 if returncode is None
                 else f"crawler exited with code {returncode} before recording its result"
             )
             finish_run(store, run_id, "failed", errors=1, message=message)
-        with store.session() as session:
-            run = session.get(CrawlRun, run_id)
-            return CrawlResult(
-                run_id=run_id,
-                spider=spider,
-                topic=topic,
-                status=run.status,
-                message=run.message,
-                pages=run.pages,
-                items=run.items,
-                errors=run.errors,
-                returncode=returncode,
-                seconds=seconds,
-                output=output,
-            )
+        run = get_run(store, run_id)
+        return CrawlResult(
+            run_id=run_id,
+            spider=spider,
+            topic=topic,
+            status=run["status"],
+            message=run["message"],
+            pages=run["pages"],
+            items=run["items"],
+            errors=run["errors"],
+            returncode=returncode,
+            seconds=seconds,
+            output=output,
+        )
     finally:
         store.close()

@@ -50,3 +50,12 @@ def recent_runs(store: Store, limit: int = 20) -> list[dict[str, Any]]:
     with store.session() as session:
         stmt = select(*cols).order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc()).limit(limit)
         return [dict(r._mapping) for r in session.execute(stmt)]
+
+
+def get_run(store: Store, run_id: int) -> dict[str, Any]:
+    """One crawl run as a dict; KeyError when there is none."""
+    with store.session() as session:
+        run = session.get(CrawlRun, run_id)
+        if run is None:
+            raise KeyError(f"no crawl run {run_id}")
+        return {c.name: getattr(run, c.name) for c in CrawlRun.__table__.columns}
