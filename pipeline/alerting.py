@@ -19,26 +19,27 @@ def topic_infos(config: Config) -> list[TopicInfo]:
     ]
 
 
-def outbox_notifier(config: Config, store: Store):
-    """A ``notify`` callable that commits each notification to the outbox (delivery table)."""
+def outbox_notifier(config: Config, store: Store, now: datetime | None = None):
+    """A ``notify`` callable that commits each notification to the outbox (delivery table).
+    ``now`` is the evaluation's time: a simulation's outbox rows must be due in its own clock."""
     from alerts.outbox import enqueue
 
     def notify(notification: dict[str, Any]) -> None:
-        enqueue(store, config.alerts, notification, config.tz)
+        enqueue(store, config.alerts, notification, config.tz, now=now)
 
     return notify
 
 
-def make_engine(config: Config, store: Store, notify=None) -> AlertEngine:
+def make_engine(config: Config, store: Store, notify=None, now: datetime | None = None):
     if notify is None:
-        notify = outbox_notifier(config, store)
+        notify = outbox_notifier(config, store, now)
     return AlertEngine(store, config.alerts, topic_infos(config), notify)
 
 
 def evaluate(
     config: Config, store: Store, now: datetime | None = None, notify=None
 ) -> EvaluationResult:
-    return make_engine(config, store, notify).evaluate(now)
+    return make_engine(config, store, notify, now).evaluate(now)
 
 
 def close_incident(
@@ -55,5 +56,5 @@ def close_incident(
     now = now or datetime.now(UTC)
     _, changed = incidents.resolve_incident(store, incident_id, now, author, note)
     if changed:
-        make_engine(config, store, notify).announce_resolutions(now)
+        make_engine(config, store, notify, now).announce_resolutions(now)
     return changed
