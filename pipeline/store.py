@@ -2,8 +2,9 @@
 
 The buffer is flushed every ``YUQING_STORE_BATCH`` items (default 100) and when the spider
 closes. A failed flush keeps its rows for the next attempt (the upsert is idempotent).
-``YUQING_NOW`` (ISO 8601) stamps the rows as matched at that time instead of the clock, for
-crawls in simulated time (the demo) that alerting must count in the simulated bucket.
+``YUQING_NOW`` (ISO 8601) stamps the rows as crawled and matched at that time instead of the
+clock, for crawls in simulated time (the demo): alerting counts them in the simulated bucket and
+engagement snapshots get simulated times too.
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ class StorePipeline:
         if not self.buffer:
             return
         rows, self.buffer = self.buffer, []
+        if self.now is not None:
+            for row in rows:
+                row["crawled_at"] = self.now
         try:
             result = upsert_mentions(self.store, rows, now=self.now)
         except Exception:
