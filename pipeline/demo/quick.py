@@ -21,7 +21,7 @@ from pipeline.output import terminal_safe
 from storage.db import Store
 from storage.query import MentionFilter, find_mentions, sentiment_summary, top_keywords
 
-SAMPLE = Path(__file__).parent / "demo_data" / "mentions.jsonl"
+SAMPLE = Path(__file__).parent.parent / "demo_data" / "mentions.jsonl"
 
 
 def demo_config(workdir: Path):
