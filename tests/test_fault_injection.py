@@ -7,27 +7,38 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import threading
 import time
 import uuid
+import warnings
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from pipeline import crawl
-from pipeline.config import parse_config
+from pipeline.config import load_config, parse_config
 from pipeline.ingest import ingest_file
+from pipeline.reports import build_report
+from pipeline.web import create_app
 from storage.db import Store
 from storage.models import CrawlRun, Mention, TopicMatch
 from tests.conftest import PG_URL, TEST_CONFIG
 from tests.replica.harness import harness, replica  # noqa: F401 (fixtures)
+from tests.servers.fixtures import channels_toml, running_sink, running_smtp
 from tests.test_crawl_weibo import ALL_STORED, sample_site
 
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    from fastapi.testclient import TestClient
+
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 # --- PostgreSQL restarts during ingest ---------------------------------------------------------
@@ -199,3 +210,172 @@ def test_sigkilled_crawl_is_recorded_failed_and_the_rerun_has_no_gap_or_duplicat
         store.close()
     assert doubled == []
     assert statuses == {killed.run_id: "failed", rerun.run_id: "finished"}
+
+
+# --- hostile content end to end ----------------------------------------------------------------
+
+EVIL_URL = "evil.example"
+# Everything a post can carry to attack a reader: live HTML, markdown links and images, mass
+# mentions in each IM's syntax, terminal escapes, bidi overrides and zero-width characters.
+HOSTILE = (
+    '<script>alert(1)</script><img src=x onerror="alert(2)"> [点我](http://evil.example/a) '
+    '![](http://evil.example/i.png) @all <@U123> <!channel> <at user_id="all">所有人</at> '
+    "\x1b[2J\x1b]0;pwned\x07\u202eevil\u202c\u200b\u2066 "
+)
+# Brand then crisis word within the detector's distance, so the crisis rule fires on it.
+HOSTILE_TEXT = ("星澜咖啡门店起火 " + HOSTILE).ljust(200_000, "长")
+HOSTILE_MENTION = {
+    "platform": "weibo",
+    "post_id": "h1",
+    "url": "https://m.weibo.cn/detail/1)[x](http://evil.example/u)",
+    "title": "<script>alert('t')</script>[标题](http://evil.example/t)",
+    "author": {"id": "u1", "name": "[官方](http://evil.example) <@U123>\u202e@all", "followers": 5},
+    "text": HOSTILE_TEXT,
+    "published_at": "2026-11-20T10:00:00+08:00",
+    "crawled_at": "2026-11-20T10:01:00+08:00",
+    "reposts": 10,
+    "topics": ["星澜咖啡"],
+}
+# A live tag, a link or image to the evil host (a link to the post's real host whose path
+# carries the text is fine), or a control character that would move the cursor, retitle the
+# terminal or reorder text.
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069\u200b]")
+LIVE = [
+    re.compile(r"<\s*(script|at|iframe|svg)\b|<img[^>]*\bon\w+\s*=", re.I),
+    re.compile(r"(href|src)\s*=\s*[\"']?\s*(https?:)?//evil", re.I),
+    CONTROL,
+]
+# In IM messages also a markdown link to the evil host and a mass mention, in each platform's
+# syntax (in HTML both are inert text).
+IM_MARKUP = [
+    re.compile(r"\]\(\s*https?://evil", re.I),
+    re.compile(r"<https?://evil[^>]*\|", re.I),  # Slack link syntax
+    re.compile(r"<@U|<!(channel|here|everyone)"),
+    re.compile(r"(?<![＠\w])@(all|所有人|channel|here)\b", re.I),
+]
+
+
+def assert_inert(where: str, rendered: str, *, im: bool = False) -> None:
+    for pattern in LIVE + (IM_MARKUP if im else []):
+        found = pattern.search(rendered)
+        assert found is None, f"{where}: live {found.group(0)!r} in {rendered[:300]!r}"
+
+
+def strings(value) -> list[str]:
+    """Every string inside a decoded JSON value."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in strings(v)]
+    return []
+
+
+@pytest.fixture
+def sink():
+    yield from running_sink()
+
+
+@pytest.fixture
+def smtp():
+    yield from running_smtp()
+
+
+def test_hostile_content_is_inert_everywhere_it_is_shown(run, tmp_path, sink, smtp, monkeypatch):
+    config_text = (
+        TEST_CONFIG
+        + f"\n[storage]\nurl = 'sqlite:///{tmp_path / 'y.db'}'\n"
+        + "\n[alerts]\ndefault_receiver = 'pr'\n"
+        + "[[alerts.rules]]\nname = 'crisis'\nkind = 'crisis_words'\n"
+        + "[[alerts.receivers]]\nname = 'pr'\n"
+        + channels_toml(sink, smtp, tmp_path / "outbox.jsonl")
+    )
+    (tmp_path / "yuqing.toml").write_text(config_text, encoding="utf-8")
+    source = tmp_path / "hostile.jsonl"
+    lone_surrogate = dict(HOSTILE_MENTION, post_id="h2", text="星澜咖啡 \\ud800 半个表情")
+    with source.open("wb") as f:
+        f.write(json.dumps(HOSTILE_MENTION, ensure_ascii=False).encode() + b"\n")
+        # A lone surrogate (JSON escape, as a truncated UTF-16 emoji arrives) and raw invalid
+        # UTF-8: each line is rejected with its reason, the rest of the file is stored.
+        f.write(
+            json.dumps(lone_surrogate, ensure_ascii=False).replace("\\\\ud800", "\\ud800").encode()
+            + b"\n"
+        )
+        f.write(b'{"platform": "weibo", "post_id": "h3", "text": "\xff\xfe\xed\xa0\x80"}\n')
+
+    ingested = run("ingest", str(source))
+    assert "Traceback" not in ingested.output
+    assert "1 valid, 2 rejected" in ingested.output, ingested.output
+    rejects = [
+        json.loads(line)
+        for line in (tmp_path / "hostile.jsonl.rejects.jsonl").read_text("utf-8").splitlines()
+    ]
+    assert [r["line"] for r in rejects] == [2, 3]
+    assert "text" in rejects[0]["reason"] and "UTF-8" in rejects[1]["reason"]
+
+    # Matched "now" by the ingest, so evaluated now.
+    evaluated = run("alerts", "evaluate")
+    assert evaluated.exit_code == 0, evaluated.output
+    assert "1 opened" in evaluated.output, evaluated.output
+    assert sink.rejected == []
+
+    # Mail: both parts. The text part may show the tags as text (no client renders it), but
+    # no control character may reach it.
+    [(_, _, message)] = smtp.messages
+    html_part = message.get_body(("html",)).get_content()
+    text_part = message.get_body(("plain",)).get_content()
+    assert_inert("email html", html_part)
+    assert "星澜咖啡门店起火" in html_part  # the post is there, as text
+    assert_inert("email subject", str(message["Subject"]))
+    assert not CONTROL.search(text_part)
+
+    # IM payloads: each platform's markdown (and the fallback text fields).
+    for platform in ("dingtalk", "wecom", "feishu", "slack", "webhook"):
+        [received] = sink.of(platform)
+        rendered = json.dumps(received.payload, ensure_ascii=False)
+        if platform == "webhook":
+            # The generic webhook hands data to a program: its rendered title and text must be
+            # inert, the evidence carries the post's fields as data (the consumer escapes).
+            payload = received.payload
+            assert_inert("webhook", f"{payload['title']}\n{payload['text']}")
+            continue
+        assert_inert(platform, "\n".join(strings(received.payload)), im=True)
+        assert "星澜咖啡" in rendered
+
+    # The report: escaped HTML, links only to http(s) with the evil host not linkable.
+    config = load_config(tmp_path / "yuqing.toml")
+    store = Store.open(config.database_url())
+    try:
+        report = build_report(
+            config, store, "daily", "星澜咖啡", datetime(2026, 11, 21, tzinfo=SHANGHAI)
+        )
+        assert_inert("report html", report.html)
+
+        # The dashboard: pages are shells without crawled text, the API serves it as JSON
+        # data under a script-only-from-self policy (dashboard.js sets textContent).
+        with TestClient(create_app(config, store, "t" * 32)) as client:
+            client.get("/login", params={"token": "t" * 32})
+            for page in ("/mentions", "/incidents"):
+                shell = client.get(page)
+                assert shell.status_code == 200
+                assert "onerror" not in shell.text and "evil" not in shell.text
+                assert "script-src 'self'" in shell.headers["content-security-policy"]
+            api = client.get("/api/mentions", params={"search": "星澜咖啡"})
+            assert api.headers["content-type"] == "application/json"
+            assert api.headers["x-content-type-options"] == "nosniff"
+            [served] = api.json()["mentions"]
+            # Served as data (dashboard.js inserts it with textContent), whole, never cut.
+            assert served["post_id"] == "h1" and served["text"].startswith("星澜咖啡门店起火")
+            incident = client.get("/api/incidents/1")
+            assert incident.status_code == 200
+            assert incident.headers["content-type"] == "application/json"
+    finally:
+        store.close()
+
+    # The terminal: no escape sequence or bidi control reaches it.
+    for args in (("mentions",), ("alerts", "show", "1"), ("alerts", "list")):
+        shown = run(*args)
+        assert shown.exit_code == 0, shown.output
+        assert "Traceback" not in shown.output
+        assert not CONTROL.search(shown.output), (args, shown.output[:2000])
