@@ -2,8 +2,8 @@
 
 Simulated time on a real SQLite database: every simulated minute a "crawl" stores the mentions
 published in the minute before (a 1-minute crawl interval), then the alert job runs (evaluation
-+ delivery to a file channel, the same functions the daemon calls). Three days of quiet history
-with a daily cycle come first; then the negative rate jumps to ``--factor`` times its baseline.
++ delivery to a file channel, the same functions the daemon calls). ``--days`` of quiet history (3 by
+default) with a daily cycle come first; then the negative rate jumps to ``--factor`` times its baseline.
 Latency = when the first notification is delivered minus when the spike began. Repeated over
 ``--runs`` seeds and several spike sizes; prints a table.
 
@@ -40,7 +40,7 @@ any = ["星澜咖啡"]
 [[alerts.rules]]
 name = "spike"
 kind = "negative_spike"
-options = {{ history_days = 4 }}
+options = {{ history_days = 15 }}
 
 [[alerts.receivers]]
 name = "sink"
@@ -84,7 +84,7 @@ def post(n: int, at: datetime) -> dict:
     }
 
 
-def one_run(seed: int, factor: float, base: float) -> tuple[float | None, float]:
+def one_run(seed: int, factor: float, base: float, days: int = 3) -> tuple[float | None, float]:
     """(latency in minutes or None when nothing fired within 2 hours, seconds of compute)."""
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory() as tmp:
@@ -92,7 +92,7 @@ def one_run(seed: int, factor: float, base: float) -> tuple[float | None, float]
         config = parse_config(CONFIG.format(url=f"sqlite:///{Path(tmp) / 'b.db'}", outbox=outbox))
         store = Store.open(config.database_url())
         spike = datetime(2026, 11, 19, 2, 3, tzinfo=UTC) + timedelta(minutes=rng.randint(0, 600))
-        start, n = spike - timedelta(days=3), 0
+        start, n = spike - timedelta(days=days), 0
         history = []
         at = start
         while at < spike - timedelta(minutes=1):
@@ -134,15 +134,19 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--base", type=float, default=0.4, help="negative mentions a minute")
     parser.add_argument("--factors", default="3,5,10")
+    parser.add_argument("--days", type=int, default=3, help="days of quiet history first")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, Python {platform.python_version()}")
-    print(f"baseline {args.base} negative mentions/min (daily cycle), 1-minute crawl interval")
+    print(
+        f"baseline {args.base} negative mentions/min (daily cycle), {args.days} days of history, "
+        "1-minute crawl interval"
+    )
     print("| spike size | detected | latency p50 | latency max | compute per simulated minute |")
     print("| --- | --- | --- | --- | --- |")
     for factor in [float(f) for f in args.factors.split(",")]:
         found, costs = [], []
         for seed in range(args.runs):
-            latency, seconds = one_run(seed, factor, args.base)
+            latency, seconds = one_run(seed, factor, args.base, args.days)
             if latency is not None:
                 found.append(latency)
                 costs.append(seconds / (latency + 1))
