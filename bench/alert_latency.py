@@ -2,8 +2,9 @@
 
 Simulated time on a real SQLite database: every simulated minute a "crawl" stores the mentions
 published in the minute before (a 1-minute crawl interval), then the alert job runs (evaluation
-+ delivery to a file channel, the same functions the daemon calls). ``--days`` of quiet history (3 by
-default) with a daily cycle come first; then the negative rate jumps to ``--factor`` times its baseline.
++ delivery to a file channel, the same functions the daemon calls). ``--days`` of quiet history
+(3 by default) with a daily cycle come first; then the negative rate jumps to ``--factor`` times
+its baseline.
 Latency = when the first notification is delivered minus when the spike began. Repeated over
 ``--runs`` seeds and several spike sizes; prints a table.
 
