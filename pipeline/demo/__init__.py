@@ -1,5 +1,5 @@
-"""``yuqing demo``: the offline demo (what ``make demo`` runs)."""
+"""``yuqing demo``: the offline demo of a brand crisis (what ``make demo`` runs)."""
 
-from pipeline.demo.quick import run_demo
+from pipeline.demo.run import run_demo
 
 __all__ = ["run_demo"]

@@ -159,6 +159,9 @@ receiver = "pr-team"
 severities = ["预警", "危机"]
 continue = true
 
+[[alerts.routes]]
+receiver = "duty-log"
+
 [[alerts.receivers]]
 name = "duty-log"
 
@@ -339,9 +342,8 @@ def _simulate(
                 )
             if minute % plan.evaluate_every == 0 or spiders:
                 alerts_job(config, now=at + timedelta(seconds=30))
-                # The outbox stamps rows with the real clock (delivery is real: mail and HTTP
-                # go out now), so sending what is due runs on the real clock too.
-                deliveries_job(config)
+                # The daemon's retry job, between evaluations (a no-op unless a send failed).
+                deliveries_job(config, now=at + timedelta(seconds=45))
             states = _incident_states(store)
             changed = [i for i, s in states.items() if seen_states.get(i) != s]
             if changed:
