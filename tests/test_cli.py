@@ -159,13 +159,34 @@ def test_unreachable_database_is_a_clear_error(run, monkeypatch):
 
 
 def test_demo_runs_offline(tmp_path, monkeypatch):
+    """The crisis demo end to end through `yuqing demo` (the test's plan crawls less often):
+    crawl the replica -> score -> 预警 -> 危机 -> delivered to mailbox and webhook -> resolved."""
+    import json
+    import mailbox
+    from email.header import decode_header, make_header
+
+    from pipeline.demo import run as demo_run
+    from pipeline.demo.scenario import FAST_PLAN
+
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("YUQING_DATABASE_URL", raising=False)
-    result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path / "d")], catch_exceptions=False)
+    monkeypatch.setattr(demo_run, "DEFAULT_PLAN", FAST_PLAN)
+    out = tmp_path / "d"
+    result = CliRunner().invoke(cli, ["demo", "--dir", str(out)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert "舆情概览" in result.output and "星澜咖啡" in result.output
-    assert "传播最广的负面内容" in result.output
-    assert (tmp_path / "d" / "yuqing.db").exists()
+    assert "crawl weibo" in result.output and "crawl discuz" in result.output
+    subjects = [
+        str(make_header(decode_header(m["Subject"]))) for m in mailbox.mbox(out / "mailbox.mbox")
+    ]
+    assert subjects[0].startswith("【预警】"), subjects
+    assert any(s.startswith("【危机】升级") for s in subjects), subjects
+    assert "已恢复" in subjects[-1], subjects
+    hooks = [json.loads(line) for line in (out / "webhook.jsonl").read_text("utf-8").splitlines()]
+    assert [h["notification"]["event"] for h in hooks][-1] == "resolved"
+    assert len(hooks) == len(subjects)
+    assert "resolved" in result.output and "near-duplicate share" in result.output
+    assert (out / "yuqing.toml").exists() and (out / "outbox" / "alerts.jsonl").exists()
+    assert list((out / "reports").glob("*/report.html"))
 
 
 def test_json_log_file_from_config(run, tmp_path):
