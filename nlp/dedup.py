@@ -48,50 +48,79 @@ class NearDuplicateIndex:
         self.num_perm = num_perm
         self.capacity = capacity
         self._lsh = MinHashLSH(threshold=max(0.1, threshold - CANDIDATE_MARGIN), num_perm=num_perm)
-        # key -> (cluster id, MinHash), in insertion order for eviction.
-        self._items: OrderedDict[str, tuple[int, MinHash]] = OrderedDict()
+        # key -> (cluster id, MinHash, compared text), in insertion order for eviction.
+        self._items: OrderedDict[str, tuple[int, MinHash, str]] = OrderedDict()
+        # compared text -> key of the newest indexed post with exactly that text. A verbatim copy
+        # (the bulk of a copy-paste campaign) has similarity 1.0 with it, the highest there is,
+        # so it joins that cluster without a MinHash or an LSH query: the query could only add
+        # other posts tied at 1.0, and among ties the pick was already arbitrary (set order).
+        self._exact: dict[str, str] = {}
+        # datasketch draws the permutations from a seeded RNG for every MinHash it makes, which
+        # cost more than hashing the text; they are the same for every sketch, so draw them once.
+        self._permutations = MinHash(num_perm=num_perm).permutations
 
     def __len__(self) -> int:
         return len(self._items)
 
-    def signature(self, text: str) -> MinHash | None:
+    @staticmethod
+    def _compact(text: str | None) -> str | None:
+        """What is compared: the text without noise, lower-cased; None when too short."""
         compact = _NOISE.sub("", text or "").lower()
-        if len(compact) < MIN_CHARS:
-            return None
+        return compact if len(compact) >= MIN_CHARS else None
+
+    def _minhash(self, compact: str) -> MinHash:
         shingles = {compact[i : i + SHINGLE] for i in range(len(compact) - SHINGLE + 1)}
-        minhash = MinHash(num_perm=self.num_perm, hashfunc=_crc32)
+        minhash = MinHash(
+            num_perm=self.num_perm,
+            hashfunc=_crc32,
+            permutations=self._permutations,
+            scheme="affine32",  # datasketch's default, stated because permutations are given
+        )
         minhash.update_batch([s.encode("utf-8") for s in shingles])
         return minhash
 
-    def _insert(self, key: str, cluster: int, minhash: MinHash) -> None:
+    def signature(self, text: str) -> MinHash | None:
+        compact = self._compact(text)
+        return None if compact is None else self._minhash(compact)
+
+    def _insert(self, key: str, cluster: int, minhash: MinHash, compact: str) -> None:
         self._lsh.insert(key, minhash)
-        self._items[key] = (cluster, minhash)
+        self._items[key] = (cluster, minhash, compact)
+        self._exact[compact] = key
         while len(self._items) > self.capacity:
-            old, _ = self._items.popitem(last=False)
+            old, (_, _, old_compact) = self._items.popitem(last=False)
             self._lsh.remove(old)
+            if self._exact.get(old_compact) == old:
+                del self._exact[old_compact]
 
     def add_known(self, key: str, text: str, cluster: int | None) -> None:
         """Index a stored post with the cluster it was given then (rebuilding after a restart)."""
         if key in self._items or cluster is None:
             return
-        minhash = self.signature(text)
-        if minhash is not None:
-            self._insert(key, cluster, minhash)
+        compact = self._compact(text)
+        if compact is not None:
+            self._insert(key, cluster, self._minhash(compact), compact)
 
     def assign(self, key: str, text: str) -> int | None:
         """The cluster of post ``key``; None when the text is too short to compare."""
         known = self._items.get(key)
         if known is not None:
             return known[0]
-        minhash = self.signature(text)
-        if minhash is None:
+        compact = self._compact(text)
+        if compact is None:
             return None
+        copied = self._exact.get(compact)
+        if copied is not None:
+            cluster, minhash, _ = self._items[copied]  # same text, same MinHash
+            self._insert(key, cluster, minhash, compact)
+            return cluster
+        minhash = self._minhash(compact)
         best, best_similarity = None, self.threshold
         for candidate in self._lsh.query(minhash):
-            cluster, other = self._items[candidate]
+            cluster, other, _ = self._items[candidate]
             similarity = minhash.jaccard(other)
             if similarity >= best_similarity:
                 best, best_similarity = cluster, similarity
         cluster = best if best is not None else cluster_id_for(key)
-        self._insert(key, cluster, minhash)
+        self._insert(key, cluster, minhash, compact)
         return cluster
