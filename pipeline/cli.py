@@ -367,10 +367,11 @@ def _excerpt(row: dict, width: int = 60) -> str:
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("var/demo"),
     show_default=True,
-    help="Where the demo database and outbox go (recreated on each run).",
+    help="Where the demo's config, database, mailbox, webhook file and report go (recreated).",
 )
 def demo(workdir: Path) -> None:
-    """Run the offline demo: ingest the bundled sample mentions, score them, print a summary.
+    """Run the offline crisis demo: a local replica site, crawls and alerts over simulated time,
+    mail and webhook sinks, the incident, its resolution and the daily report.
 
     \b
     Example:
