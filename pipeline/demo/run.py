@@ -181,7 +181,7 @@ def _print_artefacts(
         console.print(f"  {label:<26} {path}")
     console.print(f"\nFinished in {seconds:.0f}s. Look around with the same config:")
     for command in (
-        f"yuqing --config {config} alerts list",
+        f"yuqing --config {config} alerts list --status all",
         f"yuqing --config {config} alerts show 1",
         f"yuqing --config {config} mentions --topic {BRAND} --sentiment negative",
     ):

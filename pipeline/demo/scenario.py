@@ -84,7 +84,7 @@ def config_text(workdir: Path, site: DemoSite, smtp: MailboxSink, hook: WebhookS
     base = site.base_url
     return f"""\
 # yuqing configuration of the offline demo (written by `yuqing demo`).
-# Reuse it: yuqing --config {workdir / "yuqing.toml"} alerts list
+# Reuse it: yuqing --config {workdir / "yuqing.toml"} alerts list --status all
 # The replica site, mail and webhook sinks exist only while the demo runs; to watch real sites,
 # delete [crawl].base_urls, point [[crawl.discuz]] / [[crawl.news]] at real forums and feeds,
 # restore the politeness settings (download_delay = 1.0, retry_times = 3) and set real receivers.
