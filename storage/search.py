@@ -60,10 +60,9 @@ def tokens(text: str | None) -> list[str]:
     """The search tokens of ``text``: search-mode jieba words, lower-cased, letters and digits."""
     if not text:
         return []
-    found: list[str] = []
-    for word in _jieba().cut_for_search(text):
-        found.extend(_RUN.findall(word.lower()))
-    return found
+    # One pass over the words joined by spaces gives what a pass per word gives (a space is never
+    # inside a run, so no run spans two words), for a fraction of the calls.
+    return _RUN.findall(" ".join(_jieba().cut_for_search(text)).lower())
 
 
 def search_text(title: str | None, text: str | None) -> str:
