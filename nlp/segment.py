@@ -23,6 +23,9 @@ STOPWORDS_PATH = Path(__file__).parent / "data" / "stopwords.txt"
 _WORDLIKE = re.compile(r"[A-Za-z\u4e00-\u9fff]")
 # High enough that jieba keeps a brand name whole instead of splitting it into common words.
 USER_WORD_FREQ = 100_000
+# Words whose keyword eligibility a Segmenter remembers (cleared when full, so memory stays
+# bounded however many novel strings pass through).
+_MEMO_WORDS = 200_000
 
 
 @cache
@@ -48,6 +51,9 @@ def idf_table() -> tuple[dict[str, float], float]:
 class Segmenter:
     def __init__(self, user_words: Iterable[str] = ()):
         self._jieba = rjieba.Jieba()
+        # word -> its IDF weight, or None when it can never be a keyword: the same few thousand
+        # words recur in every post, so the filter below runs once per word, not once per token.
+        self._weights: dict[str, float | None] = {}
         # Multi-character user words get a high frequency so jieba keeps each one whole.
         for word in sorted(set(user_words)):
             if len(word) > 1:
@@ -70,13 +76,22 @@ class Segmenter:
         """The ``top_k`` TF-IDF keywords of ``text``; pass ``tokens`` if already segmented."""
         if top_k <= 0 or not text:
             return []
-        table, median = idf_table()
-        stop = stopwords()
+        weights = self._weights
         counts: dict[str, int] = {}
         for word in self.cut(text) if tokens is None else tokens:
-            # Same filter as jieba.analyse: two characters or more, not a stopword.
-            if len(word.strip()) < 2 or word.lower() in stop or not _WORDLIKE.search(word):
-                continue
-            counts[word] = counts.get(word, 0) + 1
-        weight = {w: n * table.get(w, median) for w, n in counts.items()}
+            if word not in weights:
+                weights[word] = self._weight(word)
+            if weights[word] is not None:
+                counts[word] = counts.get(word, 0) + 1
+        weight = {w: n * weights[w] for w, n in counts.items()}
+        if len(weights) > _MEMO_WORDS:
+            weights.clear()
         return sorted(weight, key=weight.__getitem__, reverse=True)[:top_k]
+
+    @staticmethod
+    def _weight(word: str) -> float | None:
+        # Same filter as jieba.analyse: two characters or more, not a stopword.
+        if len(word.strip()) < 2 or word.lower() in stopwords() or not _WORDLIKE.search(word):
+            return None
+        table, median = idf_table()
+        return table.get(word, median)
