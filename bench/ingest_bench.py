@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import random
 import tempfile
@@ -69,6 +70,7 @@ def main() -> None:
     parser.add_argument("--postgres", help="also measure on this PostgreSQL database")
     args = parser.parse_args()
     rows = []
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "input.jsonl"
         make_input(path, args.lines, args.seed)
@@ -93,6 +95,9 @@ def main() -> None:
                     conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
                 admin.dispose()
     print(f"machine: {platform.machine()}, {platform.python_version()}; {args.lines} mentions")
+    # The cores may be shared: a number means little without the load it was measured under.
+    load = ", ".join(f"{a:.1f}" for a in load_before)
+    print(f"load average before: {load}; after: {', '.join(f'{a:.1f}' for a in os.getloadavg())}")
     print("| database | mentions stored | seconds | mentions/s |")
     print("| --- | --- | --- | --- |")
     for name, stored, seconds in rows:
