@@ -156,8 +156,9 @@ def velocities(
 ) -> dict[int, dict[str, float]]:
     """Reposts, comments and likes per hour for each mention.
 
-    Over the snapshots of the last ``window`` when there are two or more; otherwise the average
-    since publication (a lower bound of the current rate, and all one crawl can tell).
+    Over the snapshots of the last ``window`` when there are two or more; otherwise, for a post
+    published within ``window``, the average since publication (all one crawl can tell); an older
+    post with no recent re-crawl counts as not growing.
     """
     ids = [m["id"] for m in mentions]
     history: dict[int, list] = defaultdict(list)
@@ -181,9 +182,13 @@ def velocities(
                 k: max(0, getattr(last, k) - getattr(first, k)) / hours
                 for k in ("reposts", "comments", "likes")
             }
-        else:
+        elif now - m["published_at"] <= window:
             hours = max((now - m["published_at"]).total_seconds() / 3600, 0.25)
             rates[m["id"]] = {k: m[k] / hours for k in ("reposts", "comments", "likes")}
+        else:
+            # Old and not re-crawled lately: nothing shows it is still spreading. (An average
+            # since publication would keep a day-old viral post "viral" all day long.)
+            rates[m["id"]] = {"reposts": 0.0, "comments": 0.0, "likes": 0.0}
     return rates
 
 

@@ -413,3 +413,15 @@ def test_crisis_number_must_stand_alone():
     assert crisis_hits("星澜咖啡上了315晚会", ["星澜咖啡"], ["315"], 30) == ["315"]
     assert crisis_hits("星澜咖啡 订单号 23150 已发货", ["星澜咖啡"], ["315"], 30) == []
     assert crisis_hits("星澜咖啡门店起火", ["星澜咖啡"], ["起火"], 30) == ["起火"]
+
+
+def test_viral_incident_resolves_once_the_post_stops_being_re_crawled(store):
+    config, outbox = make_config(VIRAL), Outbox()
+    add(store, T0, post(T0, "星澜咖啡喝出异物", reposts=3000, comments=500))
+    run(config, store, T0 + timedelta(minutes=30), outbox)
+    assert [e for _, e, _ in outbox.events()] == ["opened"]
+    # Hours later, no re-crawl has shown further growth: the signal ends and the incident
+    # resolves after the hold period instead of staying "viral" for a whole day.
+    run(config, store, T0 + timedelta(hours=3), outbox)
+    run(config, store, T0 + timedelta(hours=3, minutes=40), outbox)
+    assert [e for _, e, _ in outbox.events()] == ["opened", "resolved"]
