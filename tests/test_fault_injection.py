@@ -124,15 +124,19 @@ def test_postgres_restart_mid_ingest_stores_every_item_once(restartable_schema, 
     def restart() -> None:
         if not reached.wait(120):
             return
-        restarting = subprocess.Popen(
-            [*_pg_cluster(), "restart"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        while restarting.poll() is None and _pg_ready(0.01):
-            time.sleep(0.01)
+        # Stop, stay down for a few seconds, start: a plain `restart` can be so quick that the
+        # pool's pre-ping reconnects before the next batch and the retry path is never taken.
+        stopped = subprocess.run([*_pg_cluster(), "stop"], capture_output=True, text=True)
         down.set()
-        out, err = restarting.communicate(timeout=120)
+        time.sleep(3)
+        started = subprocess.run([*_pg_cluster(), "start"], capture_output=True, text=True)
         restarted.append(
-            subprocess.CompletedProcess(restarting.args, restarting.returncode, out, err)
+            subprocess.CompletedProcess(
+                started.args,
+                stopped.returncode or started.returncode,
+                stopped.stdout + started.stdout,
+                stopped.stderr + started.stderr,
+            )
         )
 
     restarter = threading.Thread(target=restart)
