@@ -15,6 +15,8 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
+from pipeline.demo.loopback import serve, shut
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -102,13 +104,9 @@ class WebhookSink:
             def log_message(self, *args):  # the demo prints its own story
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = serve(Handler)
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        shut(self._server)
+        self._server = None

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import html
 import json
-import threading
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from pipeline.demo.loopback import serve, shut
 from pipeline.demo.timeline import Timeline, WeiboPost
 
 BEIJING = timezone(timedelta(hours=8))
@@ -291,16 +291,12 @@ class DemoSite:
             def log_message(self, *args):  # the demo prints its own story
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = serve(Handler)
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        shut(self._server)
+        self._server = None
 
 
 def _json(data: dict) -> tuple[int, str, str]:
