@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from urllib.parse import urlsplit
 
-from alerts.channels.base import Rate, Sender, SendError
-from alerts.channels.http import expect_2xx, post_json
+from alerts.channels.base import Rate, Sender
+from alerts.channels.http import post_robot
 from alerts.channels.signing import dingtalk_sign
 from alerts.render import fitted_body, plain, title
 
@@ -49,17 +49,13 @@ class DingTalk(Sender):
         }
 
     def send(self, notifications, keys, tz, possible_duplicate=False) -> None:
-        payload = self.payload(notifications, tz, possible_duplicate)
-        url = self.url()
-        host = urlsplit(url).hostname or "dingtalk"
-        resp = post_json(url, payload, timeout=self.alerts.delivery.http_timeout_seconds)
-        expect_2xx(resp, host)
-        data = resp.json()
-        if data is None:
-            raise SendError(f"{host} answered without JSON: {resp.text()}")
-        code = data.get("errcode")
-        if code != 0:
-            raise SendError(
-                f"DingTalk errcode {code}: {plain(data.get('errmsg'), 200)}",
-                retry_after=THROTTLED.get(code) if isinstance(code, int) else None,
-            )
+        post_robot(
+            self.url(),
+            self.payload(notifications, tz, possible_duplicate),
+            timeout=self.alerts.delivery.http_timeout_seconds,
+            name="DingTalk",
+            code_keys=("errcode",),
+            message_keys=("errmsg",),
+            throttled=THROTTLED,
+            fallback_host="dingtalk",
+        )

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import time
-from urllib.parse import urlsplit
 
-from alerts.channels.base import Rate, Sender, SendError
-from alerts.channels.http import expect_2xx, post_json
+from alerts.channels.base import Rate, Sender
+from alerts.channels.http import post_robot
 from alerts.channels.signing import feishu_sign
 from alerts.render import fitted_body, highest_severity, plain, title
 
@@ -50,22 +49,14 @@ class Feishu(Sender):
         return payload
 
     def send(self, notifications, keys, tz, possible_duplicate=False) -> None:
-        url = self.channel.webhook.reveal()
-        host = urlsplit(url).hostname or "feishu"
-        resp = post_json(
-            url,
+        # Current bots answer {"code": 0, "msg": "success"}; older ones {"StatusCode": 0, ...}.
+        post_robot(
+            self.channel.webhook.reveal(),
             self.payload(notifications, tz, possible_duplicate),
             timeout=self.alerts.delivery.http_timeout_seconds,
+            name="Feishu",
+            code_keys=("code", "StatusCode"),
+            message_keys=("msg", "StatusMessage"),
+            throttled=THROTTLED,
+            fallback_host="feishu",
         )
-        expect_2xx(resp, host)
-        data = resp.json()
-        if data is None:
-            raise SendError(f"{host} answered without JSON: {resp.text()}")
-        # Current bots answer {"code": 0, "msg": "success"}; older ones {"StatusCode": 0, ...}.
-        code = data.get("code", data.get("StatusCode"))
-        if code != 0:
-            message = data.get("msg", data.get("StatusMessage"))
-            raise SendError(
-                f"Feishu code {code}: {plain(message, 200)}",
-                retry_after=THROTTLED.get(code) if isinstance(code, int) else None,
-            )

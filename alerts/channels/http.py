@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from alerts.channels.base import SendError
 from alerts.config import check_http_url
+from alerts.render import plain
 
 USER_AGENT = "yuqing-alerts/0.1"
 MAX_RESPONSE = 1_000_000
@@ -107,3 +108,33 @@ def expect_2xx(resp: Response, host: str) -> None:
         f"{host} answered HTTP {resp.status}: {resp.text()}",
         retry_after=resp.retry_after() if resp.status in (429, 503) else None,
     )
+
+
+def post_robot(
+    url: str,
+    payload: dict,
+    *,
+    timeout: float,
+    name: str,
+    code_keys: tuple[str, ...],
+    message_keys: tuple[str, ...],
+    throttled: dict[int, float],
+    fallback_host: str,
+) -> dict:
+    """POST to an IM robot whose HTTP 200 can still carry an error code in its JSON body (DingTalk
+    and WeCom ``errcode``, Feishu ``code``): any non-zero code is a failure, and a throttling code
+    says how long to wait. Returns the body."""
+    host = urlsplit(url).hostname or fallback_host
+    resp = post_json(url, payload, timeout=timeout)
+    expect_2xx(resp, host)
+    data = resp.json()
+    if data is None:
+        raise SendError(f"{host} answered without JSON: {resp.text()}")
+    code = next((data[k] for k in code_keys if k in data), None)
+    if code != 0:
+        message = next((data[k] for k in message_keys if k in data), None)
+        raise SendError(
+            f"{name} {code_keys[0]} {code}: {plain(message, 200)}",
+            retry_after=throttled.get(code) if isinstance(code, int) else None,
+        )
+    return data

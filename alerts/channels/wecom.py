@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-from alerts.channels.base import Rate, Sender, SendError
-from alerts.channels.http import expect_2xx, post_json
-from alerts.render import fitted_body, plain
+from alerts.channels.base import Rate, Sender
+from alerts.channels.http import post_robot
+from alerts.render import fitted_body
 
 # markdown.content is limited to 4096 bytes of UTF-8.
 TEXT_LIMIT = 4096
@@ -29,20 +29,13 @@ class WeCom(Sender):
         return {"msgtype": "markdown", "markdown": {"content": content}}
 
     def send(self, notifications, keys, tz, possible_duplicate=False) -> None:
-        url = self.url()
-        host = urlsplit(url).hostname or "wecom"
-        resp = post_json(
-            url,
+        post_robot(
+            self.url(),
             self.payload(notifications, tz, possible_duplicate),
             timeout=self.alerts.delivery.http_timeout_seconds,
+            name="WeCom",
+            code_keys=("errcode",),
+            message_keys=("errmsg",),
+            throttled=THROTTLED,
+            fallback_host="wecom",
         )
-        expect_2xx(resp, host)
-        data = resp.json()
-        if data is None:
-            raise SendError(f"{host} answered without JSON: {resp.text()}")
-        code = data.get("errcode")
-        if code != 0:
-            raise SendError(
-                f"WeCom errcode {code}: {plain(data.get('errmsg'), 200)}",
-                retry_after=THROTTLED.get(code) if isinstance(code, int) else None,
-            )
