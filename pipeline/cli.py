@@ -25,11 +25,11 @@ from pipeline.cli_report import report_command
 from pipeline.cli_web import web_command
 from pipeline.config import EXAMPLE_PATH, Config, ConfigError, load_config
 from pipeline.logs import add_log_file, setup_logging
+from pipeline.mention_filter import build_filter, filter_options
 from pipeline.output import console, format_option, terminal_safe, write_rows
-from pipeline.time_args import parse_time_arg
 from storage.db import StorageError, Store, current_revision, head_revision, make_engine, safe_url
 from storage.db import upgrade as upgrade_schema
-from storage.query import MentionFilter, find_mentions
+from storage.query import find_mentions
 
 # Files this large get a progress bar when stderr is a terminal.
 PROGRESS_FROM_BYTES = 1_000_000
@@ -270,30 +270,12 @@ def ingest(app: App, file: Path, rejects: Path | None) -> None:
         sys.exit(exit_codes.FAILURE)
 
 
-def _time_option(name: str, help_text: str):
-    return click.option(f"--{name}", metavar="TIME", help=help_text)
-
-
 @cli.command()
-@click.option("--topic", help="Only mentions matched to this topic.")
-@click.option("--platform", help="weibo, tieba, discuz, news, ...")
-@click.option(
-    "--sentiment", type=click.Choice(["negative", "neutral", "positive"]), help="Sentiment label."
-)
-@_time_option("since", "Published at or after: 24h, 7d, 2026-11-20, ISO 8601.")
-@_time_option("until", "Published before (same forms as --since).")
-@click.option("--contains", help="Text or title contains this string.")
-@click.option(
-    "--search",
-    metavar="QUERY",
-    help='Full-text search: words, "phrases", AND, OR, NOT, parentheses.',
-)
+@filter_options
 @click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True, help="0 = all.")
 @format_option
 @pass_app
-def mentions(
-    app: App, topic, platform, sentiment, since, until, contains, search, limit, fmt
-) -> None:
+def mentions(app: App, limit, fmt, **filters) -> None:
     """List stored mentions, newest first. Times are shown in the config's time zone.
 
     \b
@@ -302,24 +284,7 @@ def mentions(
         yuqing mentions --search '品牌 AND (质量 OR 退款) NOT 招聘'
     """
     tz = app.config.tz
-    try:
-        since_at = parse_time_arg(since, tz) if since else None
-        until_at = parse_time_arg(until, tz) if until else None
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-    try:
-        flt = MentionFilter(
-            topic=topic,
-            platform=platform,
-            sentiment=sentiment,
-            since=since_at,
-            until=until_at,
-            contains=contains,
-            search=search,
-            limit=limit or None,
-        )
-    except ValueError as exc:  # a malformed --search query
-        raise click.BadParameter(str(exc), param_hint="--search") from None
+    flt = build_filter(app, filters, limit=limit or None)
     store = app.store()
     try:
         rows = find_mentions(store, flt)

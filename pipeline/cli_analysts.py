@@ -7,7 +7,6 @@ Both take the same filter options as ``yuqing mentions`` and call one library fu
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -15,70 +14,9 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeline.export import FORMATS, ExportError, export_mentions, format_for
+from pipeline.mention_filter import build_filter, filter_options
 from pipeline.output import console, terminal_safe
-from pipeline.time_args import parse_time_arg
-from storage.query import MentionFilter
 from storage.stats import BUCKETS, Stats, stats
-
-FILTER_FIELDS = (
-    "topic",
-    "platform",
-    "sentiment",
-    "since",
-    "until",
-    "contains",
-    "search",
-    "cause",
-    "min_engagement",
-)
-
-
-def filter_options(func: Callable) -> Callable:
-    """The mention filter options, as ``yuqing mentions`` has them (plus cause, engagement)."""
-    options = [
-        click.option("--topic", help="Only mentions matched to this topic."),
-        click.option("--platform", help="weibo, tieba, discuz, news, ..."),
-        click.option(
-            "--sentiment",
-            type=click.Choice(["negative", "neutral", "positive"]),
-            help="Sentiment label.",
-        ),
-        click.option(
-            "--since", metavar="TIME", help="Published at or after: 24h, 7d, 2026-11-20, ISO 8601."
-        ),
-        click.option("--until", metavar="TIME", help="Published before (same forms as --since)."),
-        click.option("--contains", help="Text or title contains this string."),
-        click.option(
-            "--search",
-            metavar="QUERY",
-            help='Full-text search: words, "phrases", AND, OR, NOT, parentheses.',
-        ),
-        click.option("--cause", help="Complaint cause, e.g. 产品质量."),
-        click.option(
-            "--min-engagement",
-            type=click.IntRange(min=0),
-            help="At least this many reposts + comments + likes.",
-        ),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
-
-
-def build_filter(app, values: dict, limit: int | None = None) -> MentionFilter:
-    """A :class:`MentionFilter` from the options' values; bad times or queries are usage errors."""
-    tz = app.config.tz
-    kwargs = {k: values[k] for k in FILTER_FIELDS}
-    for name in ("since", "until"):
-        if kwargs[name]:
-            try:
-                kwargs[name] = parse_time_arg(kwargs[name], tz)
-            except ValueError as exc:
-                raise click.BadParameter(str(exc), param_hint=f"--{name}") from None
-    try:
-        return MentionFilter(**kwargs, limit=limit)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--search") from None
 
 
 @click.command("stats")
