@@ -102,11 +102,11 @@ def table(scores: list[FileScore]) -> str:
     return "\n".join(lines)
 
 
-def write_docs(body: str) -> None:
-    """Replace (or append) this benchmark's ``## `` section, leaving other sections alone."""
+def write_docs(section: str, body: str) -> None:
+    """Replace (or append) the ``## `` section titled ``section``, leaving the others alone."""
     text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
     lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == SECTION), None)
+    start = next((i for i, line in enumerate(lines) if line.rstrip() == section), None)
     if start is None:
         new = text.rstrip("\n") + "\n\n" + body.rstrip("\n") + "\n"
     else:
@@ -153,7 +153,7 @@ def main() -> int:
     if args.write_docs:
         if overrides:
             parser.error("--write-docs reports default settings only")
-        write_docs(docs_section(result))
+        write_docs(SECTION, docs_section(result))
         print(f"updated {DOCS.relative_to(ROOT)}")
     return 0
 
