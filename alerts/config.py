@@ -220,6 +220,12 @@ class AlertsConfig(_Strict):
     bucket_minutes: int = Field(5, ge=1, le=60)
     repeat_interval_minutes: int = Field(240, ge=1)
     resolve_hold_minutes: int = Field(60, ge=0)
+    late_arrival_minutes: int = Field(
+        120,
+        ge=1,
+        description="a post found at most this long after it was published still counts in "
+        "the rules and evidence; one found later is a backfill and counts nowhere",
+    )
     rules: list[RuleConfig] = Field(default_factory=list)
     receivers: list[ReceiverConfig] = Field(default_factory=list)
     routes: list[RouteConfig] = Field(default_factory=list)

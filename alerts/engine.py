@@ -65,6 +65,8 @@ class AlertEngine:
         self.rules = build_rules(alerts_config.rules)
         self.notify = notify
         self.language = alerts_config.language
+        # The one allowance for late arrival every window shares (storage.aggregates explains).
+        self.late_arrival = timedelta(minutes=alerts_config.late_arrival_minutes)
 
     # -- signals ------------------------------------------------------------------------------
 
@@ -83,18 +85,27 @@ class AlertEngine:
 
     def _check_negative_spike(self, rule: Rule, topics: list[str], now: datetime) -> list[Signal]:
         return evaluate_spikes(
-            self.store, rule, topics, now, self.config.bucket_minutes, self.language
+            self.store,
+            rule,
+            topics,
+            now,
+            self.config.bucket_minutes,
+            self.language,
+            late_arrival=self.late_arrival,
         )
 
     def _check_negative_share(self, rule: Rule, topics: list[str], now: datetime) -> list[Signal]:
         opts = rule.options
         window_start = now - timedelta(minutes=opts.window_minutes)
-        window = aggregates.topic_totals(self.store, window_start, now, topics=topics)
+        window = aggregates.topic_totals(
+            self.store, window_start, now, topics=topics, late_arrival=self.late_arrival
+        )
         baseline = aggregates.topic_totals(
             self.store,
             window_start - timedelta(days=opts.baseline_days),
             window_start,
             topics=topics,
+            late_arrival=self.late_arrival,
         )
         found = []
         for topic in topics:
@@ -115,8 +126,10 @@ class AlertEngine:
         candidates = aggregates.negative_mentions_published(
             self.store,
             now - timedelta(hours=opts.window_hours),
+            now,
             topics=topics,
             min_engagement=opts.min_engagement,
+            late_arrival=self.late_arrival,
         )
         every = [m for posts in candidates.values() for m in posts]
         rates = aggregates.velocities(
@@ -137,6 +150,7 @@ class AlertEngine:
             now,
             topics=topics,
             sentiment="negative",
+            late_arrival=self.late_arrival,
         )
         found = []
         for topic, posts in recent.items():
@@ -158,7 +172,11 @@ class AlertEngine:
     def _check_crisis_words(self, rule: Rule, topics: list[str], now: datetime) -> list[Signal]:
         opts = rule.options
         recent = aggregates.recent_mentions(
-            self.store, now - timedelta(minutes=opts.window_minutes), now, topics=topics
+            self.store,
+            now - timedelta(minutes=opts.window_minutes),
+            now,
+            topics=topics,
+            late_arrival=self.late_arrival,
         )
         found = []
         for topic, posts in recent.items():
@@ -208,7 +226,9 @@ class AlertEngine:
         strongest = max(signals, key=lambda s: severity_rank(s.severity))
         severity = max_severity(*(s.severity for s in signals))
         if incident is None:
-            evidence = build_evidence(self.store, topic, signals, now, now, self.language)
+            evidence = build_evidence(
+                self.store, topic, signals, now, now, self.language, self.late_arrival
+            )
             incident = incidents.create_incident(
                 self.store,
                 topic=topic,
@@ -224,7 +244,13 @@ class AlertEngine:
         else:
             severity = max_severity(severity, incident["severity"])
             evidence = build_evidence(
-                self.store, topic, signals, now, incident["opened_at"], self.language
+                self.store,
+                topic,
+                signals,
+                now,
+                incident["opened_at"],
+                self.language,
+                self.late_arrival,
             )
             incident = incidents.update_incident(
                 self.store,

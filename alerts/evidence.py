@@ -4,6 +4,11 @@ Observed vs expected volume, the top negative posts with links, authors and reac
 complaint causes, the near-duplicate share (copy-paste campaigns), the platform split, and the
 response guidance from the client's handbook. Post texts are untrusted and stored as crawled;
 every renderer escapes them.
+
+``top_posts`` (热门负面帖) holds negative posts only. The crisis-word rule reads every post, so
+the post that made it fire may be scored neutral or positive ("星澜咖啡门店起火，大家注意安全");
+the PR team still needs to see it, so such posts go to ``crisis_posts``, shown under their own
+label, never passed off as negative.
 """
 
 from __future__ import annotations
@@ -58,7 +63,7 @@ def _post(m: dict[str, Any]) -> dict[str, Any]:
     text = " ".join(filter(None, [m.get("title"), m.get("text")]))
     if len(text) > POST_TEXT_LIMIT:
         text = text[: POST_TEXT_LIMIT - 1] + "…"
-    return {
+    post = {
         "platform": m["platform"],
         "post_id": m["post_id"],
         "url": m["url"],
@@ -70,8 +75,12 @@ def _post(m: dict[str, Any]) -> dict[str, Any]:
         "likes": m.get("likes", 0),
         "text": text,
         "published_at": m["published_at"].isoformat(),
+        "sentiment_label": m.get("sentiment_label"),
         "sentiment_score": m.get("sentiment_score"),
     }
+    if m.get("crisis_words"):
+        post["crisis_words"] = list(m["crisis_words"])
+    return post
 
 
 def build_evidence(
@@ -81,17 +90,22 @@ def build_evidence(
     now: datetime,
     opened_at: datetime,
     language: str = "zh",
+    late_arrival: timedelta = aggregates.LATE_ARRIVAL,
 ) -> dict[str, Any]:
     since = max(now - MAX_LOOKBACK, min(opened_at, now - MIN_LOOKBACK))
     negatives = aggregates.recent_mentions(
-        store, since, now, topics=[topic], sentiment="negative"
+        store, since, now, topics=[topic], sentiment="negative", late_arrival=late_arrival
     ).get(topic, [])
     ordered = sorted(signals, key=lambda s: severity_rank(s.severity), reverse=True)
-    # Posts a rule pointed at come first, then the most-spread negative posts.
+    # Negative posts a rule pointed at come first, then the most-spread negative posts.
     chosen: dict[int, dict[str, Any]] = {}
+    crisis: dict[int, dict[str, Any]] = {}
     for signal in ordered:
         for post in signal.posts:
-            chosen.setdefault(post["id"], post)
+            if post.get("sentiment_label") == "negative":
+                chosen.setdefault(post["id"], post)
+            elif signal.kind == "crisis_words":
+                crisis.setdefault(post["id"], post)
     by_spread = sorted(
         negatives, key=lambda m: m["reposts"] + m["comments"] + m["likes"], reverse=True
     )
@@ -110,6 +124,7 @@ def build_evidence(
         "negative_mentions": len(negatives),
         "signals": [s.as_evidence() for s in ordered],
         "top_posts": [_post(p) for p in list(chosen.values())[:TOP_POSTS]],
+        "crisis_posts": [_post(p) for p in list(crisis.values())[:TOP_POSTS]],
         **aggregates.breakdown(negatives),
         "guidance": (OPS_GUIDANCE if topic == OPS_TOPIC else GUIDANCE)[language],
     }

@@ -61,6 +61,7 @@ _TEXT = {
         "keywords": "关键词",
         "near_dup": "重复/搬运内容占比",
         "posts": "热门负面帖",
+        "crisis_posts": "含危机词的其他帖（未判为负面）",
         "verified": "认证",
         "followers": "粉丝 {n}",
         "engagement": "转 {r} / 评 {c} / 赞 {l}",
@@ -99,6 +100,7 @@ _TEXT = {
         "keywords": "Keywords",
         "near_dup": "Near-duplicate share",
         "posts": "Top negative posts",
+        "crisis_posts": "Other posts with crisis words (not scored negative)",
         "verified": "verified",
         "followers": "{n} followers",
         "engagement": "reposts {r} / comments {c} / likes {l}",
@@ -516,11 +518,15 @@ def section(n: dict, m: Markup, opts: Options) -> list[str]:
     share = ev.get("near_duplicate_share")
     if isinstance(share, int | float) and share > 0:
         lines.append(f"{m.bold(t['near_dup'])}{sep}{share:.0%}")
-    posts = (ev.get("top_posts") or [])[:3]
-    if posts:
-        lines.append(f"{m.bold(t['posts'])}{sep}")
-        for i, post in enumerate(posts, 1):
-            lines.append(m.numbered(i, _post_line(post, m, opts)))
+    # Negative posts and crisis-word posts the sentiment model did not call negative are listed
+    # apart: a PR person must not read a neutral post as a complaint, nor miss the post that
+    # made the crisis-word rule fire.
+    for key in ("posts", "crisis_posts"):
+        posts = (ev.get("top_posts" if key == "posts" else key) or [])[:3]
+        if posts:
+            lines.append(f"{m.bold(t[key])}{sep}")
+            for i, post in enumerate(posts, 1):
+                lines.append(m.numbered(i, _post_line(post, m, opts)))
     guidance = ev.get("guidance") or []
     if guidance and event != "resolved":
         lines.append(f"{m.bold(t['guidance'])}{sep}")
@@ -570,6 +576,9 @@ def brief_section(n: dict, m: Markup, opts: Options) -> list[str]:
     posts = ev.get("top_posts") or []
     if posts:
         lines.append(m.numbered(1, _post_line(posts[0], m, opts)))
+    elif ev.get("crisis_posts"):
+        lines.append(f"{m.bold(t['crisis_posts'])}{t['sep']}")
+        lines.append(m.numbered(1, _post_line(ev["crisis_posts"][0], m, opts)))
     url = incident_link(n, opts)
     if url:
         lines.append(m.link(url, t["open_incident"]))

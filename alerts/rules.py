@@ -24,7 +24,8 @@ class SpikeRuleOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     history_days: float = Field(14, gt=0, description="history replayed for a new topic")
-    backfill_hours: float = Field(6, gt=0, description="older posts found late are not news")
+    # Posts found late are cut off by ``alerts.late_arrival_minutes``, the one allowance every
+    # rule shares (this rule's former ``backfill_hours`` option).
     detector: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("detector")

@@ -36,6 +36,7 @@ def evaluate_spikes(
     now: datetime,
     bucket_minutes: int,
     language: str = "zh",
+    late_arrival: timedelta = aggregates.LATE_ARRIVAL,
 ) -> list[Signal]:
     detector = make_detector(rule, bucket_minutes)
     width = timedelta(minutes=bucket_minutes)
@@ -64,7 +65,7 @@ def evaluate_spikes(
         end,
         bucket_minutes,
         topics=pending,
-        backfill_hours=rule.options.backfill_hours,
+        late_arrival=late_arrival,
     )
     signals, updated = [], {}
     for topic in pending:

@@ -179,19 +179,26 @@ def print_incident(console: Console, incident: dict, tz, language: str = "zh") -
     if ev.get("expected") is not None:
         head.append(f"\nobserved {ev['observed']} vs expected {ev['expected']}")
     console.print(Panel(head, title=escape(incident["dedup_key"])))
-    posts = Table(title="top negative posts", show_lines=True)
-    for header in ("platform", "author", "followers", "reposts/comments", "text", "link"):
-        posts.add_column(header, overflow="fold")
-    for p in ev.get("top_posts", []):
-        posts.add_row(
-            p["platform"],
-            Text(terminal_safe(p.get("author_name"))),
-            str(p.get("author_followers") or 0),
-            f"{p['reposts']}/{p['comments']}",
-            Text(terminal_safe(p["text"])),
-            Text(terminal_safe(p["url"])),
-        )
-    console.print(posts)
+    # Crisis-word posts not scored negative get their own table: never passed off as negative.
+    for title, key in (
+        ("top negative posts", "top_posts"),
+        ("other posts with crisis words (not scored negative)", "crisis_posts"),
+    ):
+        if key == "crisis_posts" and not ev.get(key):
+            continue
+        posts = Table(title=title, show_lines=True)
+        for header in ("platform", "author", "followers", "reposts/comments", "text", "link"):
+            posts.add_column(header, overflow="fold")
+        for p in ev.get(key, []):
+            posts.add_row(
+                p["platform"],
+                Text(terminal_safe(p.get("author_name"))),
+                str(p.get("author_followers") or 0),
+                f"{p['reposts']}/{p['comments']}",
+                Text(terminal_safe(p["text"])),
+                Text(terminal_safe(p["url"])),
+            )
+        console.print(posts)
     for label, pairs in (("keywords", ev.get("keywords")), ("causes", ev.get("causes"))):
         if pairs:
             console.print(

@@ -1,11 +1,23 @@
 """Aggregates the alert engine evaluates: per-topic counts per time bucket, recent mentions of a
 topic for the rule checks, engagement velocity from snapshots, and evidence breakdowns.
 
-Alert counting buckets on ``topic_match.matched_at`` (when the mention became known for the
-topic), not on ``published_at``: a bucket's count is then final once the bucket has passed, which
-keeps online detection causal. Mentions published long before they were matched (the first crawl
-of a topic fetches its history) are a backfill, not news, and are left out of the counts.
-"""
+When a mention counts (README "Alerts"; ``alerts.late_arrival_minutes``):
+
+* A rule's window ``[since, until]`` counts mentions by when they were **published**. A post
+  found a little late still counts: a mention published up to ``late_arrival`` before ``since``
+  and found (matched) after ``since`` belongs to the window too, so crawl lag never hides a
+  post from a rule.
+* A mention found more than ``late_arrival`` after it was published (a backfill, the first
+  crawl of a topic fetching its history, an old thread bumped) is not news: it counts in no
+  window, so on its own it never opens an alert nor swells an incident's evidence.
+* A mention dated more than :data:`FUTURE_SKEW` after it was found (a wrong clock or time
+  zone) counts nowhere either.
+* A window evaluated at ``until`` sees only mentions matched by ``until``: replaying history in
+  simulated time gives the answers a live run would have given.
+
+The spike rule's :func:`bucket_counts` buckets on ``topic_match.matched_at`` (when the mention
+became known for the topic) instead: a bucket's count is then final once the bucket has passed,
+which keeps online detection causal. It drops backfill and future-dated posts the same way."""
 
 from __future__ import annotations
 
@@ -13,10 +25,18 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, case, cast, func, select
+from sqlalchemy import BigInteger, Integer, case, cast, func, or_, select
 
 from storage.db import Store
 from storage.models import EngagementSnapshot, Mention, TopicMatch
+
+# The default of ``alerts.late_arrival_minutes``: how long after its publication a post may be
+# found and still be news. It covers the default 15-minute crawl schedule with a missed run or
+# two, the crawl's 30-minute re-read, hourly news listings and search-index lag.
+LATE_ARRIVAL = timedelta(minutes=120)
+# A post dated this far after it was found is still taken as published "now" (a platform's clock
+# a little ahead); later than that, its date is wrong and it counts nowhere.
+FUTURE_SKEW = timedelta(minutes=10)
 
 EVENT_COLUMNS = (
     Mention.id,
@@ -47,6 +67,36 @@ def _epoch(store: Store, column):
     return cast(func.floor(func.extract("epoch", column)), BigInteger)
 
 
+def _news(store: Store, late_arrival: timedelta) -> tuple:
+    """Conditions of a mention that is news: found at most ``late_arrival`` after it was
+    published, and dated at most :data:`FUTURE_SKEW` after it was found."""
+    lag = _epoch(store, TopicMatch.matched_at) - _epoch(store, TopicMatch.published_at)
+    return (
+        lag <= int(late_arrival.total_seconds()),
+        lag >= -int(FUTURE_SKEW.total_seconds()),
+    )
+
+
+def _in_window(
+    store: Store, since: datetime, until: datetime, late_arrival: timedelta | None
+) -> tuple:
+    """Conditions of a mention that counts in the window ``[since, until]`` evaluated at
+    ``until`` (the module docstring has the rules). ``late_arrival=None`` means "published
+    since ``since``", nothing else: the hot-post re-crawl, which is no rule and runs on the
+    wall clock, refreshes every recent negative post however late it was found."""
+    if late_arrival is None:
+        return (TopicMatch.published_at >= since,)
+    return (
+        TopicMatch.matched_at <= until,
+        TopicMatch.published_at <= until + FUTURE_SKEW,
+        *_news(store, late_arrival),
+        # Implied by the next two conditions; spelled out so the (topic, published_at) index
+        # narrows the scan.
+        TopicMatch.published_at >= since - late_arrival,
+        or_(TopicMatch.published_at >= since, TopicMatch.matched_at >= since),
+    )
+
+
 def bucket_counts(
     store: Store,
     since: datetime,
@@ -54,10 +104,12 @@ def bucket_counts(
     bucket_minutes: int,
     *,
     topics: list[str] | None = None,
-    backfill_hours: float = 6,
+    late_arrival: timedelta = LATE_ARRIVAL,
 ) -> dict[str, dict[datetime, tuple[int, int]]]:
     """``{topic: {bucket start: (mentions, negative mentions)}}`` for matches made in
-    ``[since, until)``; buckets with no mention are absent."""
+    ``[since, until)``; buckets with no mention are absent. Mentions found more than
+    ``late_arrival`` after publication, or dated more than :data:`FUTURE_SKEW` after they were
+    found, are not counted."""
     width = bucket_minutes * 60
     bucket = (_epoch(store, TopicMatch.matched_at) / width).label("bucket")
     stmt = (
@@ -69,10 +121,7 @@ def bucket_counts(
         )
         .join(Mention, Mention.id == TopicMatch.mention_id)
         .where(TopicMatch.matched_at >= since, TopicMatch.matched_at < until)
-        .where(
-            _epoch(store, TopicMatch.published_at)
-            >= _epoch(store, TopicMatch.matched_at) - int(backfill_hours * 3600)
-        )
+        .where(*_news(store, late_arrival))
         .group_by(TopicMatch.topic, bucket)
     )
     if topics is not None:
@@ -86,9 +135,15 @@ def bucket_counts(
 
 
 def topic_totals(
-    store: Store, since: datetime, until: datetime, *, topics: list[str] | None = None
+    store: Store,
+    since: datetime,
+    until: datetime,
+    *,
+    topics: list[str] | None = None,
+    late_arrival: timedelta = LATE_ARRIVAL,
 ) -> dict[str, tuple[int, int]]:
-    """``{topic: (mentions, negative mentions)}`` matched in ``[since, until)``."""
+    """``{topic: (mentions, negative mentions)}`` in the window ``[since, until]`` evaluated at
+    ``until`` (see the module docstring)."""
     stmt = (
         select(
             TopicMatch.topic,
@@ -96,7 +151,7 @@ def topic_totals(
             func.sum(case((Mention.sentiment_label == "negative", 1), else_=0)),
         )
         .join(Mention, Mention.id == TopicMatch.mention_id)
-        .where(TopicMatch.matched_at >= since, TopicMatch.matched_at < until)
+        .where(*_in_window(store, since, until, late_arrival))
         .group_by(TopicMatch.topic)
     )
     if topics is not None:
@@ -125,12 +180,14 @@ def recent_mentions(
     *,
     topics: list[str] | None = None,
     sentiment: str | None = None,
+    late_arrival: timedelta = LATE_ARRIVAL,
 ) -> dict[str, list[dict[str, Any]]]:
-    """``{topic: [mention dict, ...]}`` for mentions matched in ``[since, until)``."""
+    """``{topic: [mention dict, ...]}`` in the window ``[since, until]`` evaluated at ``until``
+    (see the module docstring)."""
     stmt = (
         select(TopicMatch.topic, TopicMatch.matched_at, *EVENT_COLUMNS)
         .join(Mention, Mention.id == TopicMatch.mention_id)
-        .where(TopicMatch.matched_at >= since, TopicMatch.matched_at < until)
+        .where(*_in_window(store, since, until, late_arrival))
     )
     if sentiment is not None:
         stmt = stmt.where(Mention.sentiment_label == sentiment)
@@ -138,14 +195,22 @@ def recent_mentions(
 
 
 def negative_mentions_published(
-    store: Store, since: datetime, *, topics: list[str] | None = None, min_engagement: int = 0
+    store: Store,
+    since: datetime,
+    until: datetime,
+    *,
+    topics: list[str] | None = None,
+    min_engagement: int = 0,
+    late_arrival: timedelta | None = LATE_ARRIVAL,
 ) -> dict[str, list[dict[str, Any]]]:
-    """``{topic: [negative mention dict, ...]}`` published since ``since`` with at least
-    ``min_engagement`` reposts + comments (the candidates for the viral-post check)."""
+    """``{topic: [negative mention dict, ...]}`` in the window ``[since, until]`` evaluated at
+    ``until`` (see the module docstring) with at least ``min_engagement`` reposts + comments
+    (the candidates for the viral-post check)."""
     stmt = (
         select(TopicMatch.topic, *EVENT_COLUMNS)
         .join(Mention, Mention.id == TopicMatch.mention_id)
-        .where(TopicMatch.published_at >= since, Mention.sentiment_label == "negative")
+        .where(*_in_window(store, since, until, late_arrival))
+        .where(Mention.sentiment_label == "negative")
         .where(Mention.reposts + Mention.comments >= min_engagement)
     )
     return _grouped_by_topic(store, stmt, topics)
@@ -168,6 +233,8 @@ def velocities(
                 select(EngagementSnapshot)
                 .where(EngagementSnapshot.mention_id.in_(ids[start : start + 500]))
                 .where(EngagementSnapshot.observed_at >= now - window)
+                # Causal: a pass at ``now`` (a replay too) sees no re-crawl made after it.
+                .where(EngagementSnapshot.observed_at <= now)
                 .order_by(EngagementSnapshot.observed_at)
             )
             for snap in session.scalars(stmt):
@@ -240,7 +307,10 @@ def hot_negative_mentions(
     :func:`velocities` over ``window``), fastest first, at most ``limit``. These are what the
     hot-post re-crawl refreshes; ``platforms`` are the ones that can be re-read one post at a
     time."""
-    by_topic = negative_mentions_published(store, now - timedelta(hours=hours))
+    # Refreshing a post found late costs one request; the viral rule decides whether it is news.
+    by_topic = negative_mentions_published(
+        store, now - timedelta(hours=hours), now, late_arrival=None
+    )
     found: dict[int, dict[str, Any]] = {}
     for topic, mentions in by_topic.items():
         for m in mentions:

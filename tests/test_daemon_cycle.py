@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 import socket
 import urllib.request
+from datetime import UTC, datetime
 
 from replica.harness import harness, replica  # noqa: F401 (fixtures)
-from test_crawl_weibo import sample_site
+from replica.weibo import mblog
+from test_crawl_weibo import PLAIN, pid, sample_site
 
 from pipeline import jobs
 from pipeline.metrics import serve_metrics
@@ -36,7 +38,11 @@ default_receiver = "pr"
 
 
 def test_crawl_then_alert_then_deliver(harness, replica, tmp_path):  # noqa: F811
-    sample_site().install(replica)
+    site = sample_site()
+    # The daemon crawls on the wall clock, so only a post published just now is news; the
+    # sample's own 异物 post is days old and must not alert (backfill, README "Alerts").
+    site.posts.append(mblog(pid(950), datetime.now(UTC), "星澜咖啡拿铁里又喝出异物了", PLAIN))
+    site.install(replica)
     outbox = tmp_path / "outbox.jsonl"
     harness.configure(crawl=ALERTS.replace("{outbox}", str(outbox)))
     path = str(harness.config_path)

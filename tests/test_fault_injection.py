@@ -235,8 +235,9 @@ HOSTILE_MENTION = {
     "title": "<script>alert('t')</script>[标题](http://evil.example/t)",
     "author": {"id": "u1", "name": "[官方](http://evil.example) <@U123>\u202e@all", "followers": 5},
     "text": HOSTILE_TEXT,
-    "published_at": "2026-11-20T10:00:00+08:00",
-    "crawled_at": "2026-11-20T10:01:00+08:00",
+    # Published just now: the ingest matches it now, and only news opens an alert.
+    "published_at": (datetime.now(UTC) - timedelta(minutes=2)).isoformat(),
+    "crawled_at": (datetime.now(UTC) - timedelta(minutes=1)).isoformat(),
     "reposts": 10,
     "topics": ["星澜咖啡"],
 }
