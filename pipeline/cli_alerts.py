@@ -73,7 +73,8 @@ def evaluate_command(app, at: str | None) -> None:
     """Run one evaluation pass (rules, incidents, notifications) and send what is due.
 
     Cron-safe: a run while another is in progress exits 4 and does nothing; exit 5 means some
-    deliveries are failing. The scheduler daemon runs the same job every minute.
+    deliveries are failing (a send failed and waits for its retry, gave up, or is held), with
+    the count and the channels on stderr. The scheduler daemon runs the same job every minute.
 
     \b
     Example:
@@ -88,6 +89,8 @@ def evaluate_command(app, at: str | None) -> None:
         click.echo(str(exc), err=True)
         sys.exit(exit_codes.LOCKED)
     click.echo(outcome.detail)
+    if outcome.problem:
+        click.echo(outcome.problem, err=True)
     if not outcome.ok:
         sys.exit(exit_codes.PARTIAL)
 

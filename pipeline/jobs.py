@@ -56,6 +56,31 @@ class JobOutcome:
     name: str
     ok: bool
     detail: str
+    # What needs attention, one line for stderr and the log (None when nothing does).
+    problem: str | None = None
+
+
+def delivery_problem(failing: dict[str, dict[str, int]]) -> str | None:
+    """One line naming how many deliveries are failing and on which channels, or None.
+
+    Channels are named by their id (``receiver/index:type``), never by URL: a webhook URL
+    carries the robot's key.
+    """
+    if not failing:
+        return None
+    totals: dict[str, int] = {}
+    for kinds in failing.values():
+        for kind, count in kinds.items():
+            totals[kind] = totals.get(kind, 0) + count
+    labels = {"retrying": "waiting for retry", "failed": "failed (gave up)", "held": "held"}
+    parts = ", ".join(f"{totals[k]} {labels[k]}" for k in labels if totals.get(k))
+    channels = ", ".join(
+        f"{channel} ({sum(kinds.values())})" for channel, kinds in sorted(failing.items())
+    )
+    return (
+        f"{sum(totals.values())} delivery(ies) failing ({parts}) on {channels}; "
+        "see `yuqing alerts deliveries`"
+    )
 
 
 def _open(config: Config | str | None) -> tuple[Config, Store]:
@@ -70,15 +95,19 @@ def alerts_job(config_path: Config | str | None = None, now: datetime | None = N
     """Evaluate alert rules, then send what is due in the outbox."""
     from alerts.outbox import deliver_due
     from pipeline.alerting import evaluate
+    from storage.deliveries import failing
 
     config, store = _open(config_path)
     try:
         with exclusive(store, "alerts:evaluate", timedelta(minutes=5), timedelta(seconds=45)):
             result = evaluate(config, store, now)
             sent = deliver_due(store, config.alerts, config.tz, now)
+            # The outbox after this pass, not only this pass's sends: a channel in backoff is
+            # still failing though nothing was tried this minute, and a row that gave up stays
+            # a problem until an operator queues it again.
+            problem = delivery_problem(failing(store))
     finally:
         store.close()
-    failed = sent.get("failed", 0)
     detail = (
         f"{len(result.signals)} signal(s); {len(result.opened)} opened, "
         f"{len(result.escalated)} escalated, {len(result.reminded)} reminded, "
@@ -87,7 +116,7 @@ def alerts_job(config_path: Config | str | None = None, now: datetime | None = N
         + "; deliveries: "
         + (", ".join(f"{k} {v}" for k, v in sorted(sent.items()) if v) or "none due")
     )
-    return JobOutcome("alerts:evaluate", failed == 0, detail)
+    return JobOutcome("alerts:evaluate", problem is None, detail, problem)
 
 
 def deliveries_job(
@@ -95,14 +124,16 @@ def deliveries_job(
 ) -> JobOutcome:
     """Retry what is due in the outbox (between evaluations, and after a restart)."""
     from alerts.outbox import deliver_due
+    from storage.deliveries import failing
 
     config, store = _open(config_path)
     try:
         with exclusive(store, "deliveries", timedelta(minutes=5), timedelta(seconds=20)):
             sent = deliver_due(store, config.alerts, config.tz, now)
+            problem = delivery_problem(failing(store))
     finally:
         store.close()
-    return JobOutcome("deliveries", sent.get("failed", 0) == 0, str(dict(sent)))
+    return JobOutcome("deliveries", problem is None, str(dict(sent)), problem)
 
 
 def crawl_job(

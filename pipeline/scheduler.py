@@ -162,6 +162,8 @@ def run_job(job: str, config_path: str | None, **kwargs: Any) -> None:
         log.exception("job %s failed", job)
         return
     (log.info if outcome.ok else log.warning)("%s: %s", outcome.name, outcome.detail)
+    if outcome.problem:
+        log.warning("%s: %s", outcome.name, outcome.problem)
 
 
 def build_scheduler(config: Config, config_path: str | None) -> BackgroundScheduler:
@@ -230,4 +232,3 @@ def run_daemon(
         log.warning("asked %d running crawl(s) to stop", asked)
     scheduler.shutdown(wait=True)
     log.info("scheduler stopped")
-

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, and_, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.db import Store
@@ -255,6 +255,28 @@ def list_deliveries(
         query = query.limit(limit)
     with store.session() as session:
         return [_as_dict(r) for r in session.execute(query).scalars()]
+
+
+def failing(store: Store) -> dict[str, dict[str, int]]:
+    """Deliveries that are failing, ``{channel: {kind: count}}``: ``retrying`` (pending again
+    after a failed attempt), ``failed`` (gave up) and ``held`` (outcome unknown, waiting for an
+    operator). A successful send clears ``last_error``, so a channel that recovers drops out."""
+    kind = case((Delivery.state == "pending", "retrying"), else_=Delivery.state)
+    query = (
+        select(Delivery.channel, kind, func.count())
+        .where(
+            or_(
+                Delivery.state.in_(("failed", "held")),
+                and_(Delivery.state == "pending", Delivery.last_error.is_not(None)),
+            )
+        )
+        .group_by(Delivery.channel, kind)
+    )
+    found: dict[str, dict[str, int]] = {}
+    with store.session() as session:
+        for channel, state, count in session.execute(query):
+            found.setdefault(channel, {})[state] = int(count)
+    return found
 
 
 def get(store: Store, ids: Iterable[int]) -> list[dict]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -156,3 +157,45 @@ def test_incident_storage_round_trip_for_cli(store):
     assert incidents.create_incident(
         store, topic="t", rule="r", severity="info", rules=["r"], now=now, evidence={}
     )
+
+
+FAILING_CHANNELS = """
+[[alerts.rules]]
+name = "crisis"
+kind = "crisis_words"
+
+[[alerts.receivers]]
+name = "pr"
+[[alerts.receivers.channels]]
+type = "webhook"
+url = "http://127.0.0.1:{port}/hook"
+[[alerts.receivers.channels]]
+type = "slack"
+webhook = "http://127.0.0.1:{port}/services/T0/B0/s3cr3tKEY"
+
+[alerts]
+default_receiver = "pr"
+"""
+
+
+def test_evaluate_exits_5_while_every_channel_fails(run, tmp_path):
+    with socket.socket() as probe:  # a loopback port nothing listens on: connection refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with open(tmp_path / "yuqing.toml", "a", encoding="utf-8") as f:
+        f.write(FAILING_CHANNELS.replace("{port}", str(port)))
+    open_incident(tmp_path)
+
+    result = run("alerts", "evaluate")
+    assert result.exit_code == 5, result.output
+    assert "1 opened" in result.stdout and "retried 2" in result.stdout
+    problem = result.stderr.strip()
+    assert "2 delivery(ies) failing (2 waiting for retry)" in problem
+    assert "pr/0:webhook (1)" in problem and "pr/1:slack (1)" in problem
+    assert "s3cr3tKEY" not in result.output  # the Slack URL is the secret
+
+    # Run again at once: the rows wait out their backoff, nothing is tried, the channels are still
+    # failing, and the exit code still says so.
+    again = run("alerts", "evaluate")
+    assert again.exit_code == 5 and "none due" in again.stdout
+    assert "2 delivery(ies) failing" in again.stderr
