@@ -357,23 +357,100 @@ def silences_command(app, fmt: str) -> None:
 
 
 @alerts_group.command("backtest")
-@click.argument("series", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "series", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Where to write timestamp,alert.",
+    help="With SERIES: where to write timestamp,alert.",
 )
-def backtest_command(series: Path, out: Path) -> None:
-    """Run the spike detector (default settings) over a count series and write its alerts.
+@click.option(
+    "--mentions",
+    "mentions_file",
+    metavar="FILE.jsonl",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Replay this exported history (ingest format) through every configured rule.",
+)
+@click.option(
+    "--step",
+    "step_minutes",
+    type=click.IntRange(min=1),
+    metavar="MINUTES",
+    help="With --mentions: simulated minutes between evaluations (default: the alert bucket).",
+)
+@click.option(
+    "--arrival-delay",
+    metavar="DURATION",
+    default="0m",
+    show_default=True,
+    help="With --mentions: a line without crawled_at arrives this long after published_at.",
+)
+@click.option(
+    "--tail",
+    metavar="DURATION",
+    default="24h",
+    show_default=True,
+    help="With --mentions: keep the clock running this long after the last arrival while an "
+    "incident is live (0m: stop at the last arrival).",
+)
+@click.option(
+    "--keep-db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --mentions: keep the replay's SQLite database here (a new file) to inspect it.",
+)
+@format_option
+@_pass_app
+def backtest_command(
+    app,
+    series: Path | None,
+    out: Path | None,
+    mentions_file: Path | None,
+    step_minutes: int | None,
+    arrival_delay: str,
+    tail: str,
+    keep_db: Path | None,
+    fmt: str,
+) -> None:
+    """Backtest alerting: the spike detector over a count series, or every configured rule over
+    an exported history of mentions ("when would this have alerted?").
 
-    SERIES is a CSV of timestamp,value (a count per bucket); OUT gets timestamp,alert with 1 on
-    every bucket where an incident opens or escalates.
+    SERIES is a CSV of timestamp,value (a count per bucket); --out gets timestamp,alert with 1
+    on every bucket where an incident opens or escalates (default spike settings).
+
+    --mentions replays FILE.jsonl (the ingest format) in simulated time into a throwaway
+    database, never yours: each mention arrives at its crawled_at, or at its published_at (plus
+    --arrival-delay) when it has none; every --step the alert engine evaluates the config's
+    topics and rules, and what it would have sent is printed as a timeline (nothing is
+    delivered). Bad lines are reported with their line number; the rest are replayed.
 
     \b
     Example:
+        yuqing alerts backtest --mentions exported.jsonl
+        yuqing alerts backtest --mentions exported.jsonl --arrival-delay 10m --format csv > when.csv
         yuqing alerts backtest volume.csv --out alerts.csv
     """
+    if (series is None) == (mentions_file is None):
+        raise click.UsageError("give either SERIES (with --out) or --mentions FILE.jsonl")
+    if series is not None:
+        if out is None:
+            raise click.UsageError("SERIES needs --out")
+        _backtest_series(series, out)
+        return
+    if out is not None:
+        raise click.UsageError("--out goes with SERIES; --mentions prints its timeline")
+    _replay_mentions(app, mentions_file, step_minutes, arrival_delay, tail, keep_db, fmt)
+
+
+def _duration(text: str, option: str):
+    moment = datetime.now(UTC)
+    try:
+        return moment - parse_time_arg(text, UTC, moment)
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: use 0m, 10m, 2h or 1d", param_hint=option) from None
+
+
+def _backtest_series(series: Path, out: Path) -> None:
     from alerts.backtest import backtest_csv
 
     try:
@@ -384,6 +461,55 @@ def backtest_command(series: Path, out: Path) -> None:
         f"{summary.rows} buckets of {summary.bucket_minutes} min, {summary.alerts} alert(s) "
         f"({summary.incidents} incident(s)) -> {out}"
     )
+
+
+def _replay_mentions(app, path, step_minutes, arrival_delay, tail, keep_db, fmt) -> None:
+    from pipeline.replay import replay_file
+
+    delay = _duration(arrival_delay, "--arrival-delay")
+    hold = _duration(tail, "--tail")
+    if keep_db is not None and keep_db.exists():
+        raise click.BadParameter(f"{keep_db} already exists", param_hint="--keep-db")
+    config = app.config
+    result = replay_file(
+        path,
+        config,
+        step_minutes=step_minutes,
+        arrival_delay=delay,
+        tail=hold,
+        database=keep_db,
+    )
+    tz, lang = config.tz, config.alerts.language
+    columns = ["at", "incident", "topic", "event", "severity", "rules"]
+    columns += ["observed", "expected", "detail"]
+    table = {
+        "时间": lambda r: r["at"].astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+        "ID": lambda r: r["incident"],
+        "话题": lambda r: r["topic"],
+        "事件": lambda r: r["event"],
+        "级别": lambda r: severity_name(r["severity"], lang),
+        "规则": lambda r: ",".join(r["rules"]),
+        "详情": lambda r: r["detail"],
+    }
+    write_rows([e.as_row() for e in result.events], columns, fmt, tz, table_columns=table)
+    for reject in result.rejects:
+        click.echo(f"{path}:{reject.line}: {terminal_safe(reject.reason)}", err=True)
+    span = ""
+    if result.first_arrival is not None:
+        first = result.first_arrival.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        last = result.ended_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        span = f" from {first} to {last} in {result.steps} step(s)"
+    live = f", {result.still_live} still live at the end" if result.still_live else ""
+    click.echo(
+        f"{result.replayed} mention(s) replayed{span}, {len(result.rejects)} line(s) rejected; "
+        f"{result.opened} incident(s) opened{live}",
+        err=True,
+    )
+    if keep_db is not None:
+        click.echo(f"replay database kept in {keep_db}", err=True)
+    if not result.replayed:
+        click.echo("nothing valid was read", err=True)
+        sys.exit(exit_codes.FAILURE)
 
 
 alerts_group.add_command(test_channel)

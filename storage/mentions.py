@@ -124,14 +124,22 @@ def _newest_per_key(rows: Iterable[MentionRow]) -> list[MentionRow]:
 
 
 def upsert_mentions(
-    store: Store, rows: Iterable[MentionRow], now: datetime | None = None
+    store: Store,
+    rows: Iterable[MentionRow],
+    now: datetime | None = None,
+    *,
+    seen_at_crawled: bool = False,
 ) -> UpsertResult:
     """Insert new mentions, refresh known ones, append snapshots and topic matches.
 
     ``now`` (default: the clock) stamps ``first_seen_at`` and ``topic_match.matched_at``;
-    simulations and tests pass their own. Each batch of :data:`BATCH_ROWS` is one transaction, so
-    a failure loses no earlier batch and leaves no half-written one; transient database faults
-    are retried (:func:`storage.retry.retrying`).
+    simulations and tests pass their own. With ``seen_at_crawled`` each row is stamped with its
+    own ``crawled_at`` instead: a replay in simulated time stores a whole step's mentions in one
+    batch, yet each became known at its own arrival, not at the end of the step.
+
+    Each batch of :data:`BATCH_ROWS` is one transaction, so a failure loses no earlier batch and
+    leaves no half-written one; transient database faults are retried
+    (:func:`storage.retry.retrying`).
     """
     ordered = _newest_per_key(rows)
     total = UpsertResult()
@@ -140,14 +148,16 @@ def upsert_mentions(
 
         def write(batch=batch) -> UpsertResult:
             with store.session() as session:
-                return _upsert_batch(session, batch, now or datetime.now(UTC))
+                return _upsert_batch(session, batch, now or datetime.now(UTC), seen_at_crawled)
 
         # A batch is one idempotent transaction, so a dropped connection is simply retried.
         total += retrying(write, what=f"storing {len(batch)} mentions")
     return total
 
 
-def _upsert_batch(session: Session, rows: list[MentionRow], now: datetime) -> UpsertResult:
+def _upsert_batch(
+    session: Session, rows: list[MentionRow], now: datetime, seen_at_crawled: bool = False
+) -> UpsertResult:
     keys = [(r["platform"], r["post_id"]) for r in rows]
     key_cols = tuple_(Mention.platform, Mention.post_id)
     before = {
@@ -168,7 +178,7 @@ def _upsert_batch(session: Session, rows: list[MentionRow], now: datetime) -> Up
         value.setdefault("extra", {})
         # Segmented here, on the one write path, so the full-text index always matches the text.
         value["search_text"] = search_text(value.get("title"), value.get("text"))
-        value["first_seen_at"] = now
+        value["first_seen_at"] = row["crawled_at"] if seen_at_crawled else now
         values.append(value)
     # Every row of a multi-row INSERT needs the same columns: fill gaps with column defaults.
     columns = set().union(*values)
@@ -224,7 +234,7 @@ def _upsert_batch(session: Session, rows: list[MentionRow], now: datetime) -> Up
                     "mention_id": ids[key],
                     "topic": topic,
                     "published_at": row["published_at"],
-                    "matched_at": now,
+                    "matched_at": row["crawled_at"] if seen_at_crawled else now,
                     "matched": matched,
                 }
             )
