@@ -435,3 +435,27 @@ def test_send_test_goes_through_the_outbox(store, sink, smtp, tmp_path):
     assert [r["state"] for r in rows] == ["sent"] * CHANNELS
     assert "测试" in sink.of("dingtalk")[0].payload["markdown"]["title"]
     assert smtp.messages[0][2]["Subject"] == "【测试】yuqing 告警通道测试"
+
+
+def test_failing_counts_retrying_failed_and_held_rows_per_channel(store):
+    """What ``alerts evaluate`` reports with exit 5 (pipeline.jobs.delivery_problem)."""
+    from pipeline.jobs import delivery_problem
+
+    rows = [
+        {"key": f"k{i}", "incident_id": None, "channel": channel, "event": "test", "payload": {}}
+        for i, channel in enumerate(["a/0:webhook", "a/0:webhook", "a/1:slack", "b/0:file"])
+    ]
+    ids = rows_db.enqueue(store, rows, T0)
+    assert rows_db.failing(store) == {} and delivery_problem({}) is None  # pending, never tried
+    for channel in ("a/0:webhook", "a/1:slack", "b/0:file"):
+        rows_db.claim(store, channel, T0, T0 + timedelta(minutes=5), 10)
+    rows_db.mark_retry(store, [ids[0]], "refused", T0 + timedelta(seconds=30))
+    rows_db.mark_held(store, [ids[1]], "in doubt: timeout")
+    rows_db.mark_failed(store, [ids[2]], "gave up")
+    rows_db.mark_sent(store, [ids[3]], T0)
+    failing = rows_db.failing(store)
+    assert failing == {"a/0:webhook": {"retrying": 1, "held": 1}, "a/1:slack": {"failed": 1}}
+    assert delivery_problem(failing) == (
+        "3 delivery(ies) failing (1 waiting for retry, 1 failed (gave up), 1 held) on "
+        "a/0:webhook (2), a/1:slack (1); see `yuqing alerts deliveries`"
+    )
