@@ -4,17 +4,22 @@ wrapper over :func:`replay_file`.
 
 Each mention *arrives* at its ``crawled_at`` when the line has one, else at its ``published_at``
 plus ``arrival_delay`` (how long the crawler takes to find a post). The replay goes into a
-throwaway SQLite database, never the user's: a simulated clock steps every ``step`` (default: the
-alert bucket) from the first arrival; at each step the mentions that arrived by then go through
-the ingest path (normalise, NLP, store) as one batch, every row stamped with its own arrival time
-(crawled, first seen, matched, engagement snapshot), and the alert engine runs one evaluation at
-the step's time. Notifications are captured into the timeline, never delivered.
+throwaway SQLite database, never the user's. A simulated clock steps every ``step_minutes``
+(default: the alert bucket) from the first arrival; at each step the mentions that arrived by
+then go through the ingest path (normalise, NLP, store) as one batch, every row stamped with its
+own arrival time (crawled, first seen, matched, engagement snapshot), and the alert engine runs
+one evaluation at the step's time. Notifications are captured into the timeline, never
+delivered.
 
 The replay is causal: what happened up to a time depends only on the mentions that arrived by
 then, so the timeline of the first lines of an arrival-ordered file is the start of the whole
-file's timeline (up to the last step those lines cover). After the last arrival the clock runs on
-while an incident is live, at most ``tail``, so incidents can resolve. ``source_health`` never
-fires in a replay: it watches crawl runs and deliveries, and a replay has neither.
+file's timeline (up to the last step those lines cover).
+
+Passes that cannot change anything are skipped: when no incident is live and nothing has
+arrived for :func:`quiet_period` (the rules' longest window), the clock jumps to the next
+arrival, and after the last arrival it stops there. While an incident is live it runs on so the
+incident can resolve, at most ``tail`` after the last arrival. ``source_health`` never fires in
+a replay: it watches crawl runs and deliveries, and a replay has neither.
 """
 
 from __future__ import annotations
@@ -36,11 +41,6 @@ from pipeline.validate import InvalidMention
 from storage import incidents
 from storage.db import Store
 from storage.mentions import MentionRow, upsert_mentions
-
-# With no incident live and nothing arrived for this long, no rule can fire before the next
-# arrival (every rule looks at what arrives, and the spike detector feeds the empty buckets it
-# skipped when it next runs), so the clock jumps to it instead of stepping through empty days.
-IDLE_JUMP = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -141,6 +141,17 @@ def _unique_key_batches(rows: list[MentionRow]) -> list[list[MentionRow]]:
     return batches
 
 
+def quiet_period(rules, bucket: timedelta) -> timedelta:
+    """How long after the last arrival a rule may still fire with nothing new arriving: its
+    longest window (a window's share can still rise as older posts leave it; engagement rates
+    need snapshots within the velocity window), plus a bucket for the spike rule to see the last
+    one complete. Beyond it every window is empty, rates are zero and the spike rule feeds
+    zeros, so nothing can open before the next arrival."""
+    names = ("window_minutes", "velocity_window_minutes")
+    minutes = [getattr(rule.options, name, 0) for rule in rules for name in names]
+    return timedelta(minutes=max(minutes, default=0)) + bucket
+
+
 def _event(at: datetime, notification: dict[str, Any], language: str) -> ReplayEvent:
     evidence = notification.get("evidence") or {}
     if notification["event"] == "resolved":
@@ -214,10 +225,10 @@ def _run(
     # Steps sit on a grid aligned like the alert buckets, so a prefix of the file sees the very
     # same evaluation times as the whole file.
     origin = floor_time(arrivals[0].at, step_minutes)
-    bucket = timedelta(minutes=alerts.bucket_minutes)
     last = arrivals[-1].at
     # Run at least until the bucket of the last arrival is complete, so the spike rule sees it.
-    settle = floor_time(last, alerts.bucket_minutes) + bucket
+    settle = floor_time(last, alerts.bucket_minutes) + timedelta(minutes=alerts.bucket_minutes)
+    quiet = quiet_period(engine.rules, timedelta(minutes=alerts.bucket_minutes))
     now, i = origin, 0
     while True:
         now += step
@@ -235,17 +246,18 @@ def _run(
         if i == len(arrivals):
             if now < settle:
                 continue
-            live = incidents.live_incidents(store)
-            if not live or now >= last + tail:
-                result.still_live = len(live)
+            if now >= last + tail:
+                result.still_live = len(incidents.live_incidents(store))
+                break
+            if now >= last + quiet and not incidents.live_incidents(store):
                 break
         elif (
-            i > 0
-            and now - arrivals[i - 1].at >= IDLE_JUMP
+            now >= arrivals[i - 1].at + quiet
             and arrivals[i].at > now + step
             and not incidents.live_incidents(store)
         ):
-            # The next pass is the first grid step at or after the next arrival.
+            # Nothing can fire before the next arrival: go straight to the step that takes it
+            # (the first grid step at or after it).
             steps_to_next = -((origin - arrivals[i].at) // step)  # ceiling division
             now = origin + step * (steps_to_next - 1)
     result.ended_at = now

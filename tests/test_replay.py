@@ -266,3 +266,26 @@ def test_cli_keeps_the_series_backtest_and_wants_one_input(run, tmp_path):
     assert both.exit_code == 2
     no_out = run("alerts", "backtest", str(series))
     assert no_out.exit_code == 2 and "--out" in no_out.output
+
+
+def test_quiet_days_are_skipped_without_changing_what_fires(tmp_path, config):
+    # Two crisis posts ten days apart, with an hour of chatter before each: the clock jumps
+    # over the empty days (a pass every 5 minutes would be about 3,000 passes).
+    later = timedelta(days=10)
+    first = crisis_history(quiet_from=DAY.replace(hour=9))
+    second = [
+        m
+        | {
+            k: (datetime.fromisoformat(m[k]) + later).isoformat()
+            for k in ("published_at", "crawled_at")
+        }
+        | {"post_id": "late-" + m["post_id"]}
+        for m in first
+    ]
+    path = write_jsonl(tmp_path / "two.jsonl", first + second)
+    result = replay_file(path, config)
+
+    opened = [e.at.astimezone(BEIJING) for e in result.events if e.event == "opened"]
+    assert opened == [DAY.replace(hour=10, minute=5), DAY.replace(hour=10, minute=5) + later]
+    assert [e.event for e in result.events].count("resolved") == 2
+    assert result.steps < 288  # fewer passes than one simulated day has
