@@ -492,6 +492,7 @@ def _replay_mentions(app, path, step_minutes, arrival_delay, tail, keep_db, fmt)
         "详情": lambda r: r["detail"],
     }
     write_rows([e.as_row() for e in result.events], columns, fmt, tz, table_columns=table)
+    sys.stdout.flush()  # the timeline before the summary when both go to one terminal or file
     for reject in result.rejects:
         click.echo(f"{path}:{reject.line}: {terminal_safe(reject.reason)}", err=True)
     span = ""

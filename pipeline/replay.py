@@ -18,8 +18,8 @@ file's timeline (up to the last step those lines cover).
 Passes that cannot change anything are skipped: when no incident is live and nothing has
 arrived for :func:`quiet_period` (the rules' longest window), the clock jumps to the next
 arrival, and after the last arrival it stops there. While an incident is live it runs on so the
-incident can resolve, at most ``tail`` after the last arrival. ``source_health`` never fires in
-a replay: it watches crawl runs and deliveries, and a replay has neither.
+incident can resolve, at most ``tail`` after the last arrival. ``source_health`` is left out:
+it watches crawl runs and deliveries, and a replay has neither.
 """
 
 from __future__ import annotations
@@ -221,6 +221,8 @@ def _run(
     # The history starts empty: no near-duplicate seeds from the user's database.
     enricher = Enricher(config, recent_posts=lambda: [])
     engine = AlertEngine(store, alerts, topic_infos(config), notify=lambda n: None)
+    # source_health watches crawl runs and deliveries; a replay has neither, so it cannot fire.
+    engine.rules = [rule for rule in engine.rules if rule.kind != "source_health"]
     step = timedelta(minutes=step_minutes)
     # Steps sit on a grid aligned like the alert buckets, so a prefix of the file sees the very
     # same evaluation times as the whole file.
