@@ -42,7 +42,13 @@ def evaluate_spikes(
     width = timedelta(minutes=bucket_minutes)
     end = floor_time(now, bucket_minutes)  # buckets starting before this are complete
     history = timedelta(days=rule.options.history_days)
-    saved = incidents.load_detector_states(store, rule.name)
+    # A state saved by another version of the detector (or settings with other windows) is
+    # dropped: the topic replays its history into a fresh one.
+    saved = {
+        topic: (last, state)
+        for topic, (last, state) in incidents.load_detector_states(store, rule.name).items()
+        if detector.accepts(state)
+    }
     # A new topic replays its history, but from its first mention only: zeros before the topic
     # existed would teach the detector a silence its real volume then looks like a spike to.
     fresh = [t for t in topics if t not in saved or saved[t][0] is None]

@@ -354,6 +354,20 @@ def test_negative_spike_opens_early_escalates_and_resolves(store):
     assert find_mentions(store, MentionFilter(limit=1))
 
 
+def test_spike_state_of_an_older_detector_is_replaced_not_crashed_on(store):
+    config, outbox = make_config(SPIKE), Outbox()
+    at = T0 - timedelta(hours=6)
+    for k in range(72):
+        moment = at + timedelta(minutes=5 * k)
+        add(store, moment + timedelta(minutes=1), post(moment, "星澜咖啡一般般"))
+    # What the CUSUM detector of the previous release saved for this topic.
+    old = {"v": 1, "t": None, "cusum": 0.0, "level": 1.0, "hour": [1.0] * 24}
+    incidents.save_detector_states(store, "spike", {"星澜咖啡": (T0 - timedelta(hours=1), old)}, T0)
+    run(config, store, T0, outbox)
+    state = incidents.load_detector_states(store, "spike")["星澜咖啡"][1]
+    assert state["v"] == 2 and state["n"] >= 60  # replayed from the topic's first mention
+
+
 OPS = """
 [[alerts.rules]]
 name = "ops"

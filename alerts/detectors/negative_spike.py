@@ -214,6 +214,14 @@ class SpikeDetector:
 
     # -- public ------------------------------------------------------------------------------
 
+    def accepts(self, state: dict | None) -> bool:
+        """Whether ``state`` was made by this version of the detector with these windows."""
+        return (
+            isinstance(state, dict)
+            and state.get("v") == STATE_VERSION
+            and len(state.get("disp", ())) == len(self.scales)
+        )
+
     def update(
         self, state: dict, bucket_start: datetime, count: float
     ) -> tuple[SpikeDecision, dict]:
