@@ -289,3 +289,12 @@ def test_quiet_days_are_skipped_without_changing_what_fires(tmp_path, config):
     assert opened == [DAY.replace(hour=10, minute=5), DAY.replace(hour=10, minute=5) + later]
     assert [e.event for e in result.events].count("resolved") == 2
     assert result.steps < 288  # fewer passes than one simulated day has
+
+
+def test_a_line_without_crawled_at_arrives_at_publication_plus_the_delay(tmp_path, config):
+    post = mention("p1", f"{BRAND}门店起火了", CRISIS_POST)  # no crawled_at
+    path = write_jsonl(tmp_path / "published.jsonl", [post])
+    on_time = replay_file(path, config, tail=timedelta(0))
+    delayed = replay_file(path, config, arrival_delay=timedelta(minutes=10), tail=timedelta(0))
+    assert on_time.events[0].at.astimezone(BEIJING) == DAY.replace(hour=10, minute=5)
+    assert delayed.events[0].at.astimezone(BEIJING) == DAY.replace(hour=10, minute=15)
