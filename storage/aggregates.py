@@ -111,7 +111,7 @@ def bucket_counts(
     ``late_arrival`` after publication, or dated more than :data:`FUTURE_SKEW` after they were
     found, are not counted."""
     width = bucket_minutes * 60
-    bucket = (_epoch(store, TopicMatch.matched_at) / width).label("bucket")
+    bucket = (_epoch(store, TopicMatch.matched_at) // width).label("bucket")
     stmt = (
         select(
             TopicMatch.topic,

@@ -197,3 +197,20 @@ def test_a_neutral_crisis_word_post_is_not_listed_as_negative(store):
     negative_part, crisis_part = text.split("含危机词的其他帖（未判为负面）")
     assert "拿铁太难喝" in negative_part.split("热门负面帖")[1]
     assert "大家注意安全" not in negative_part and "大家注意安全" in crisis_part
+
+
+def test_spike_counts_every_match_of_a_bucket(store):
+    """Matches made at different moments of one bucket add up (a crawl flush at 10:01 and
+    another at 10:03 are one 5-minute bucket, not two that overwrite each other)."""
+    from storage.aggregates import bucket_counts
+
+    start = NOW - timedelta(minutes=30)
+    for second in (60, 180, 200):
+        at = start + timedelta(seconds=second)
+        found_at(
+            store,
+            at,
+            [mention(at, "星澜咖啡有异物"), mention(at, "星澜咖啡还行", sentiment="neutral")],
+        )
+    counts = bucket_counts(store, start, NOW, 5)
+    assert counts == {"星澜咖啡": {start: (6, 3)}}
