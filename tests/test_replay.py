@@ -140,6 +140,8 @@ def test_crisis_opens_at_the_crisis_post_escalates_on_the_burst_and_resolves(who
     assert escalated and escalated[0][2] == "critical"
     assert DAY.replace(hour=10, minute=35) <= escalated[0][0] <= DAY.replace(hour=11, minute=5)
     assert {"negative_spike", "negative_share"} & set(escalated[0][3])
+    # The spike detector itself sees the burst (it counts every match of a bucket).
+    assert any("negative_spike" in e[3] for e in events)
     resolved = [e for e in events if e[1] == "resolved"]
     assert len(resolved) == 1 and resolved[0] == events[-1]
     # The burst's last post arrives at 11:01: nothing resolves before the hold period after it.
