@@ -110,12 +110,16 @@ def test_settings_are_checked():
 
 
 def test_quiet_seasonal_series_holds_its_budget():
-    times, counts = series(days=28, seed=1)
-    decisions, _ = run(times, counts)
-    opened = [i for i, d in enumerate(decisions) if d.opened]
-    alarms = sum(d.alarm for d in decisions)
-    # Four weeks at a budget of 0.8 a week (warnings and criticals rarer still).
-    assert len(opened) <= 5 and alarms <= 7
+    for seed in (1, 2, 3):
+        times, counts = series(days=28, seed=seed)
+        decisions, _ = run(times, counts)
+        first_week = sum(d.alarm for d in decisions[: 7 * PER_DAY])
+        later = sum(d.alarm for d in decisions[7 * PER_DAY :])
+        # The budget is about one alert a week (0.8 关注, 0.2 预警, 0.02 危机). The first week
+        # also learns the weekly cycle (its first Monday after a quiet weekend looks like a
+        # rise): a few alerts, not a flood; after it, within twice the budget.
+        assert first_week <= 4, seed
+        assert later <= 6, seed
 
 
 def test_false_alarms_follow_the_budget_on_a_bursty_series():

@@ -70,7 +70,8 @@ class SpikeSettings(BaseModel):
     prior_days: int = Field(4, ge=0)
     prior_max: tuple[float, float] = (4.0, 1.0)
     min_gumbel_scale: float = Field(0.05, gt=0)
-    maxima_cap: float = Field(1.5, gt=1.0)
+    maxima_cap: float = Field(3.0, gt=1.0)
+    trim_share: float = Field(0.2, ge=0, lt=0.5)
     min_threshold: float = Field(3.0, gt=0)
 
     # No alert until this much history has been seen (the window needs something to compare).
@@ -332,7 +333,7 @@ class SpikeDetector:
                 zs.append(0.0)
                 sums.append((0.0, 0.0))
                 continue
-            obs, exp = _trimmed_sums(xs, mus, w)
+            obs, exp = _trimmed_sums(xs, mus, w, s.trim_share)
             zs.append(deviance_z(obs, exp) / math.sqrt(1.0 + state["disp"][i] * exp))
             sums.append((obs, exp))
         if state["thresholds"] is None:
@@ -430,16 +431,18 @@ class SpikeDetector:
             ]
 
     def _track(self, state: dict, sums) -> None:
-        """Out of alarm: the over-dispersion of each window's sum, by moments."""
+        """Out of alarm: the over-dispersion of each window's sum (Var = m + phi m^2), by its
+        median: phi moves until half the standardised residuals lie within +-0.674, as for a
+        normal variable. A median ignores the bursts that a variance would be made of."""
         for i, (obs, exp) in enumerate(sums):
-            if exp >= 1.0:
-                # Var = m + phi m^2, the residual clipped at 3 standard deviations so one burst
-                # does not blow the dispersion up.
-                phi = state["disp"][i]
-                sd = math.sqrt(exp * (1.0 + phi * exp))
-                r = min(max(obs - exp, -3.0 * sd), 3.0 * sd)
-                target = min(max((r * r - exp) / (exp * exp), 0.0), 4.0)
-                state["disp"][i] = phi + self._a_disp * (target - phi)
+            if exp <= 0:
+                continue
+            phi = state["disp"][i]
+            z = deviance_z(obs, exp) / math.sqrt(1.0 + phi * exp)
+            # phi only matters where phi x exp is not small: step in proportion to that.
+            weight = phi * exp / (1.0 + phi * exp)
+            step = self._a_disp * 20.0 * weight * ((abs(z) > 0.674) - 0.5)
+            state["disp"][i] = min(max(phi * math.exp(step), 1e-4), 4.0)
 
     def _learn(self, state: dict, minute: int, x: float) -> None:
         s = self.settings
@@ -485,21 +488,19 @@ class SpikeDetector:
                     state["level"] *= mean
 
 
-def _trimmed_sums(xs: list[float], mus: list[float], w: int) -> tuple[float, float]:
-    """Observed and expected sums of the last ``w`` buckets without the one with the largest
-    excess (for windows of two or more): a lone freak bucket (a bot, one repost storm) cannot
-    carry a window, while a sustained rise of any size passes almost whole."""
-    obs = exp = 0.0
-    top, top_x, top_mu = -math.inf, 0.0, 0.0
-    for x, mu in zip(xs[-w:], mus[-w:], strict=True):
-        obs += x
-        exp += mu
-        if x - mu > top:
-            top, top_x, top_mu = x - mu, x, mu
-    if w > 1:
-        obs -= top_x
-        exp -= top_mu
-    return obs, exp
+def _trimmed_sums(
+    xs: list[float], mus: list[float], w: int, share: float = 0.0
+) -> tuple[float, float]:
+    """Observed and expected sums of the last ``w`` buckets without the ones with the largest
+    excess: one for windows of two buckets or more, ``share`` of the window for long ones. A
+    short burst (a bot, one repost storm) cannot carry a window, while a sustained rise of any
+    size passes almost whole."""
+    pairs = list(zip(xs[-w:], mus[-w:], strict=True))
+    drop = max(1, math.floor(share * w)) if w > 1 else 0
+    if drop:
+        pairs.sort(key=lambda p: p[0] - p[1])
+        pairs = pairs[:-drop]
+    return sum(p[0] for p in pairs), sum(p[1] for p in pairs)
 
 
 def _quantile(values: list[float], q: float) -> float:
