@@ -405,21 +405,30 @@ def main() -> int:
     )
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
+    if args.write_docs and (args.set or not args.loo or not args.census):
+        parser.error("--write-docs needs --loo and --census, and no --set")
     seeds = list(range(1, args.seeds + 1))
     started = time.perf_counter()
+    lines: list[str] = []
+    default_run = None
     if args.loo:
         grid = json.loads(args.loo.read_text())
         runs, results, chosen = leave_one_out(grid, args.data, args.spikes, seeds, args.jobs)
         for i, run in enumerate(runs):
             s = nab_summary(run)
-            print(
-                f"candidate {i} {grid[i]}: in-sample NAB {s['score']:.1f}, objective "
-                f"{objective(run):.1f}, meets targets {meets_targets(run)}"
+            lines.append(
+                f"- candidate {i} `{json.dumps(grid[i])}`: in-sample NAB {s['score']:.1f}, "
+                f"objective {objective(run):.1f}"
             )
         for name, best, score in chosen:
-            print(f"held out {name}: candidate {best} (training objective {score:.1f})")
+            lines.append(
+                f"- held out {name}: candidate {best} (objective on the other three {score:.1f})"
+            )
+        if grid and grid[0] == {}:
+            default_run = runs[0]
     else:
         results = run_all(args.data, parse_overrides(args.set), args.spikes, seeds, args.jobs)
+    print("\n".join(lines))
     census = ""
     if args.census:
         tasks = [(n, p, w, {}, args.spikes, tuple(seeds)) for n, p, w in load(args.data)]
@@ -433,29 +442,101 @@ def main() -> int:
     print(nab)
     print(f"\n{elapsed:.0f} s")
     if args.write_docs:
-        if args.set:
-            parser.error("--write-docs reports default settings (or --loo) only")
-        write_docs(
-            SECTION,
-            docs_section(spikes, nab, args, elapsed),
-        )
+        write_docs(SECTION, docs_section(results, default_run, lines, census, args, elapsed))
+        print("updated docs/benchmarks.md")
     return 0
 
 
-def docs_section(spikes: str, nab: str, args, elapsed: float) -> str:
-    mode = f"leave one series out over `{args.loo}`" if args.loo else "default `SpikeSettings`"
-    flags = f" --loo {args.loo}" if args.loo else ""
+def docs_section(results, default_run, lines, census, args, elapsed: float) -> str:
+    default = ""
+    if default_run is not None:
+        default = f"""
+The default settings (candidate 0) on all four series, **in-sample** (for reference only; the
+tables above are the result):
+
+{spike_table(default_run)}
+
+{nab_table(default_run)}
+"""
+    per_cell = args.spikes * args.seeds * 4
     return f"""{SECTION}
 
-Measured by `.venv/bin/python bench/early_warning.py{flags} --write-docs`
-({mode}; {args.spikes} spikes per series and cell, {args.seeds} seed(s); {elapsed:.0f} s on
-{machine()}).
+Measured by `.venv/bin/python bench/early_warning.py --loo {args.loo} --seeds {args.seeds}
+--census --write-docs` ({args.spikes} spikes per series, cell and seed: {per_cell} per cell;
+{elapsed:.0f} s on {machine()}). Every number in the first two tables is
+**out of sample**: each series is scored with the candidate setting that did best on the other
+three (`objective` in the script: mean share of spikes detected + half the NAB score - 50 per
+false alarm a week above one).
 
-{spikes}
+Injected spikes (two hours, 3x or 5x the previous hour's level, on real series thinned to a
+mean of 2 or 10 negative mentions per 5-minute bucket; false alarms counted outside the spikes,
+the two hours after them and the labelled windows):
 
-{nab}
+{spike_table(results)}
+
+NAB realTweets, standard profile:
+
+{nab_table(results)}
+
+Candidates and the leave-one-out choice:
+
+{chr(10).join(lines)}
+{default}
+**How often the series burst by themselves as much as the spikes** (`--census`: median
+observed / expected over an injected spike's two hours, against the detector's own baseline,
+and the natural two-hour stretches at least that large per week, outside spikes and labelled
+windows):
+
+{census}
+
+{TARGETS}
 """
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+TARGETS = """**Targets not met.** Issue 13 asks, in every cell, for 90 % of spikes detected within
+two hours, a median delay of at most 30 minutes (x3) and 15 minutes (x5), at most one false alarm a
+week, and NAB >= 85 at <= 0.05 false alarms a day, leave one out. The tables above show where it
+stands. The census says why the detection target is out of reach for any detector that sees
+only the volume of these series: they burst by themselves, outside every labelled window, as
+much as the median 3x spike about one and a half to two times a week and as much as the median
+5x spike about 0.6 times a week. Catching 90 % of the spikes means a threshold near the
+weakest tenth of them, which these natural bursts cross several times a week; the budget
+(`false_alarms_per_week`) chooses the point on that curve. NAB: the GOOG window of 2015-03-14
+is a fall in volume, which a spike detector does not report, so 11/12 windows is its ceiling.
+
+The previous detector (a negative-binomial CUSUM with a peaks-over-threshold tail, tuned on
+these four series), on the same benchmark with 2 seeds, in-sample: 7/48, 18/48, 7/48 and 20/48
+spikes (x3 and x5 at means 2 and 10) at 0.54-0.62 false alarms a week, median delays 50-82
+minutes; NAB 75.3 at 0.129 false alarms a day (60.5 on six series it had not seen, as reported in
+the issue).
+
+What was tried for the new detector, in order (in-sample on all four series; spikes x3/x5 at
+mean 2, then x3/x5 at mean 10; one seed of 24 spikes per cell unless said):
+
+- Windows of 5-60 minutes, deviance over learned dispersion, each window's declustered
+  excursions above 2.5 fitted with an exponential tail, budget 0.3 a week: 2, 3, 5, 8 of 24 at
+  1.8-3.4 false alarms a week; NAB 38.3 at 0.54 a day. The fitted tails were far too light.
+- The lower 95 % Poisson bound of observed / expected, in logs, as the statistic: 0-4 of 24 at
+  0.1 a week. A generalised Pareto tail by moments: 1, 0, 1, 5 of 24; NAB 38.7.
+- Daily maxima per window with the budget split between the windows: thresholds of 10-15
+  standard deviations, almost nothing detected.
+- One combined statistic (each window over the median of its daily maxima) calibrated on its
+  daily maxima: the realised rate followed the budget (0.3 -> 0.4, 1 -> 1.0, 3 -> 3.5 a week on
+  the thinned series). Kept.
+- Each bucket clipped at 6x its baseline inside long windows, no 5-minute window: 9-14 of 24
+  spikes, but NAB 17 (the 20-120x NAB events were capped at 6x). Trimming instead: the one
+  bucket with the largest excess (NAB 50-55), then the top 20 % of a window's buckets (NAB 69,
+  11/12; kept) and 34 % (NAB 70, fewer spikes).
+- The alarm ended by the 60-minute window rather than the 15-minute one: fewer repeated
+  openings within one burst (kept). A four-hour re-arm scored better on NAB (65.6 against 57.4
+  then) but was not kept: it must equal the incident engine's resolve hold (60 minutes), or a
+  re-trigger after an incident resolved would open an incident the detector never announced.
+- The Gumbel law by quartiles, then by moments with each day's maximum capped: a cap of 1.2 to
+  1.5 times the threshold gave 1.2-2.2 false alarms a week; 2x: NAB 71.2; 3x: NAB 73.0 at 0.138
+  a day (kept).
+- Budget 0.8 / 1.0 / 1.2 a week (2 seeds, 48 spikes per cell): 21, 35, 25, 46 % at 0.6-1.0 a
+  week, NAB 73.0 / 23, 38, 31, 54 % at 0.7-1.1, NAB 72.1 / 23, 40, 38, 56 % at 0.9-1.5, NAB 68.9.
+- Within the noise (two spikes per cell, five NAB points): level half-life 6 or 24 h, a 60-minute
+  learning delay, `min_ratio` 1.5-2.5 for 关注, 14 or 56 days of calibration, 8 prior days,
+  dispersion by clipped moments or by the median.
+"""

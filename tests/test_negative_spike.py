@@ -115,11 +115,11 @@ def test_quiet_seasonal_series_holds_its_budget():
         decisions, _ = run(times, counts)
         first_week = sum(d.alarm for d in decisions[: 7 * PER_DAY])
         later = sum(d.alarm for d in decisions[7 * PER_DAY :])
-        # The budget is about one alert a week (0.8 关注, 0.2 预警, 0.02 危机). The first week
+        # The budget is about 1.2 alerts a week (1 关注, 0.2 预警, 0.02 危机). The first week
         # also learns the weekly cycle (its first Monday after a quiet weekend looks like a
-        # rise): a few alerts, not a flood; after it, within twice the budget.
+        # rise): a few alerts, not a flood; the next three weeks within twice the budget.
         assert first_week <= 4, seed
-        assert later <= 6, seed
+        assert later <= 7, seed
 
 
 def test_false_alarms_follow_the_budget_on_a_bursty_series():

@@ -41,7 +41,7 @@ class SpikeSettings(BaseModel):
 
     # False-alarm budget per topic and week for info, warning and critical: each sets the
     # thresholds of its severity.
-    false_alarms_per_week: tuple[float, float, float] = (0.8, 0.2, 0.02)
+    false_alarms_per_week: tuple[float, float, float] = (1.0, 0.2, 0.02)
     # Observed / expected in the window that fires, needed for each severity, and the fewest
     # mentions in it for any alert (a handful of posts is never a spike).
     min_ratio: tuple[float, float, float] = (1.8, 3.0, 5.0)
