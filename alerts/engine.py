@@ -67,6 +67,8 @@ class AlertEngine:
         self.language = alerts_config.language
         # The one allowance for late arrival every window shares (storage.aggregates explains).
         self.late_arrival = timedelta(minutes=alerts_config.late_arrival_minutes)
+        # A replay's memory of settled posts (storage.aggregates.SettledNews); None otherwise.
+        self.settled: aggregates.SettledNews | None = None
 
     # -- signals ------------------------------------------------------------------------------
 
@@ -98,7 +100,12 @@ class AlertEngine:
         opts = rule.options
         window_start = now - timedelta(minutes=opts.window_minutes)
         window = aggregates.topic_totals(
-            self.store, window_start, now, topics=topics, late_arrival=self.late_arrival
+            self.store,
+            window_start,
+            now,
+            topics=topics,
+            late_arrival=self.late_arrival,
+            settled=self.settled,
         )
         baseline = aggregates.topic_totals(
             self.store,
@@ -106,6 +113,7 @@ class AlertEngine:
             window_start,
             topics=topics,
             late_arrival=self.late_arrival,
+            settled=self.settled,
         )
         found = []
         for topic in topics:
@@ -130,6 +138,7 @@ class AlertEngine:
             topics=topics,
             min_engagement=opts.min_engagement,
             late_arrival=self.late_arrival,
+            settled=self.settled,
         )
         every = [m for posts in candidates.values() for m in posts]
         rates = aggregates.velocities(
@@ -151,6 +160,7 @@ class AlertEngine:
             topics=topics,
             sentiment="negative",
             late_arrival=self.late_arrival,
+            settled=self.settled,
         )
         found = []
         for topic, posts in recent.items():
@@ -177,6 +187,7 @@ class AlertEngine:
             now,
             topics=topics,
             late_arrival=self.late_arrival,
+            settled=self.settled,
         )
         found = []
         for topic, posts in recent.items():

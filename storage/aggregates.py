@@ -21,11 +21,13 @@ which keeps online detection causal. It drops backfill and future-dated posts th
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, case, cast, func, or_, select
+from sqlalchemy import BigInteger, Integer, and_, case, cast, func, or_, select
 
 from storage.db import Store
 from storage.models import EngagementSnapshot, Mention, TopicMatch
@@ -37,6 +39,8 @@ LATE_ARRIVAL = timedelta(minutes=120)
 # A post dated this far after it was found is still taken as published "now" (a platform's clock
 # a little ahead); later than that, its date is wrong and it counts nowhere.
 FUTURE_SKEW = timedelta(minutes=10)
+# Seconds of leeway for julianday()'s rounding in :func:`_news` (its error is about 1 ms).
+_MARGIN = 0.01
 
 EVENT_COLUMNS = (
     Mention.id,
@@ -61,20 +65,43 @@ EVENT_COLUMNS = (
 )
 
 
-def _epoch(store: Store, column):
-    if store.dialect == "sqlite":
+def _epoch(dialect: str, column):
+    if dialect == "sqlite":
         return cast(func.strftime("%s", column), Integer)
     return cast(func.floor(func.extract("epoch", column)), BigInteger)
 
 
 def _news(store: Store, late_arrival: timedelta) -> tuple:
     """Conditions of a mention that is news: found at most ``late_arrival`` after it was
-    published, and dated at most :data:`FUTURE_SKEW` after it was found."""
-    lag = _epoch(store, TopicMatch.matched_at) - _epoch(store, TopicMatch.published_at)
-    return (
-        lag <= int(late_arrival.total_seconds()),
-        lag >= -int(FUTURE_SKEW.total_seconds()),
-    )
+    published, and dated at most :data:`FUTURE_SKEW` after it was found.
+
+    The lag is counted in whole seconds (each time truncated to its second, as ``_epoch``
+    does). Working that out takes four date functions a row, the biggest cost of a 7-day
+    window; so a cheap difference of the two times settles nearly every row first, and only a
+    lag within a second of either limit is worked out in whole seconds."""
+    return _news_condition(store.dialect, int(late_arrival.total_seconds()))
+
+
+# Built once per dialect and allowance: building it anew took longer than running a narrow query.
+@lru_cache(maxsize=16)
+def _news_condition(dialect: str, late: int) -> tuple:
+    skew = int(FUTURE_SKEW.total_seconds())
+    lag = _epoch(dialect, TopicMatch.matched_at) - _epoch(dialect, TopicMatch.published_at)
+    whole_seconds = and_(lag <= late, lag >= -skew)
+    if dialect == "sqlite":
+        # julianday() keeps SQLite's milliseconds, so this is the lag give or take 1 ms.
+        near = (func.julianday(TopicMatch.matched_at) - func.julianday(TopicMatch.published_at)) * (
+            86400.0
+        )
+        inside = near.between(-skew + _MARGIN, late - _MARGIN)
+        edge = near.between(-skew - 1 - _MARGIN, late + 1 + _MARGIN)
+    else:
+        near = TopicMatch.matched_at - TopicMatch.published_at
+        inside = near.between(timedelta(seconds=-skew), timedelta(seconds=late))
+        edge = near.between(timedelta(seconds=-skew - 1), timedelta(seconds=late + 1))
+    # A lag inside the limits is inside them in whole seconds too; one more than a second
+    # outside is outside in whole seconds; between the two, whole seconds decide.
+    return (or_(inside, and_(edge, whole_seconds)),)
 
 
 def _in_window(
@@ -111,7 +138,7 @@ def bucket_counts(
     ``late_arrival`` after publication, or dated more than :data:`FUTURE_SKEW` after they were
     found, are not counted."""
     width = bucket_minutes * 60
-    bucket = (_epoch(store, TopicMatch.matched_at) // width).label("bucket")
+    bucket = (_epoch(store.dialect, TopicMatch.matched_at) // width).label("bucket")
     stmt = (
         select(
             TopicMatch.topic,
@@ -141,9 +168,11 @@ def topic_totals(
     *,
     topics: list[str] | None = None,
     late_arrival: timedelta = LATE_ARRIVAL,
+    settled: SettledNews | None = None,
 ) -> dict[str, tuple[int, int]]:
     """``{topic: (mentions, negative mentions)}`` in the window ``[since, until]`` evaluated at
-    ``until`` (see the module docstring)."""
+    ``until`` (see the module docstring). A replay passes its :class:`SettledNews`, which
+    counts the settled part of the window from memory."""
     stmt = (
         select(
             TopicMatch.topic,
@@ -156,8 +185,181 @@ def topic_totals(
     )
     if topics is not None:
         stmt = stmt.where(TopicMatch.topic.in_(topics))
+    found: dict[str, tuple[int, int]] = {}
+    if settled is not None and topics is not None:
+        cut = settled.catch_up(until, topics, late_arrival)
+        found = settled.totals(since, cut, topics)
+        stmt = stmt.where(TopicMatch.published_at >= cut)
     with store.session() as session:
-        return {t: (int(n), int(neg or 0)) for t, n, neg in session.execute(stmt)}
+        for topic, n, neg in session.execute(stmt):
+            before = found.get(topic, (0, 0))
+            found[topic] = (before[0] + int(n), before[1] + int(neg or 0))
+    return {t: counts for t, counts in found.items() if counts[0]}
+
+
+class SettledNews:
+    """The settled news of a replay's topics, kept in memory from one pass to the next.
+
+    A replay evaluates at increasing times, and every mention it stores after a pass at ``now``
+    was matched after ``now``. For a window ending at ``until`` (by ``now``), a news post
+    published before ``until - late_arrival - 2 s`` was matched by ``until`` (news is found
+    within ``late_arrival``, give or take the second it is truncated to), and no mention stored
+    later can be news published then (it would be found too late). Such a post is *settled*:
+    whether it counts in the window depends only on the window's start. :func:`topic_totals`
+    counts settled posts from here and reads only newer ones from the database, instead of the
+    whole 7-day baseline in every pass.
+
+    It also keeps the mention dicts it has read (:meth:`by_topic`): the hour-long windows of the
+    rules read the same posts a dozen passes running.
+
+    Only a replay can promise what this needs (times that never go back, no deletes), so only it
+    makes one; it calls :meth:`forget` when a re-crawl rewrites a stored mention, whose
+    sentiment, engagement or text may have changed."""
+
+    SLACK = timedelta(seconds=2)
+
+    def __init__(self, store: Store, late_arrival: timedelta):
+        self.store = store
+        self.late_arrival = late_arrival
+        self.forget()
+
+    def forget(self) -> None:
+        """Drop everything; the next pass reads it again."""
+        # topic -> how far it is read (published before this), then its settled posts in
+        # publication order: times published, times matched, negatives among the first i.
+        self.upto: dict[str, datetime | None] = {}
+        self.published: dict[str, list[datetime]] = {}
+        self.matched: dict[str, list[datetime]] = {}
+        self.negatives: dict[str, list[int]] = {}
+        # Parallel to ``published``: mention ids, and reposts + comments (-1: not negative).
+        self.ids: dict[str, list[int]] = {}
+        self.engagement: dict[str, list[int]] = {}
+        # Mention dicts (EVENT_COLUMNS) by id.
+        self.posts: dict[int, dict[str, Any]] = {}
+
+    def catch_up(self, until: datetime, topics: list[str], late_arrival: timedelta) -> datetime:
+        """Read the posts of ``topics`` settled for a window ending at ``until`` (at most the
+        time of the pass); return the cut: the settled posts were published before it."""
+        if late_arrival != self.late_arrival:
+            raise ValueError("SettledNews was made for another late_arrival")
+        cut = until - self.late_arrival - self.SLACK
+        behind: dict[datetime | None, list[str]] = defaultdict(list)
+        for topic in dict.fromkeys(topics):
+            if topic not in self.upto:
+                self.upto[topic] = None
+                self.published[topic], self.matched[topic] = [], []
+                self.ids[topic], self.engagement[topic] = [], []
+                self.negatives[topic] = [0]
+            if self.upto[topic] is None or self.upto[topic] < cut:
+                behind[self.upto[topic]].append(topic)
+        for start, group in behind.items():
+            stmt = (
+                select(
+                    TopicMatch.topic,
+                    TopicMatch.published_at,
+                    TopicMatch.matched_at,
+                    case((Mention.sentiment_label == "negative", 1), else_=0),
+                    Mention.id,
+                    Mention.reposts + Mention.comments,
+                )
+                .join(Mention, Mention.id == TopicMatch.mention_id)
+                .where(TopicMatch.topic.in_(group), TopicMatch.published_at < cut)
+                .where(*_news(self.store, self.late_arrival))
+                .order_by(TopicMatch.topic, TopicMatch.published_at)
+            )
+            if start is not None:
+                stmt = stmt.where(TopicMatch.published_at >= start)
+            with self.store.session() as session:
+                for topic, published, matched, negative, id_, engagement in session.execute(stmt):
+                    self.published[topic].append(published)
+                    self.matched[topic].append(matched)
+                    self.negatives[topic].append(self.negatives[topic][-1] + negative)
+                    self.ids[topic].append(id_)
+                    self.engagement[topic].append(engagement if negative else -1)
+            for topic in group:
+                self.upto[topic] = cut
+        return cut
+
+    def _counted(self, topic: str, since: datetime, cut: datetime) -> tuple[list[int], range]:
+        """Positions of the settled posts of ``topic`` that count in a window starting at
+        ``since``: the late ones (published up to ``late_arrival`` before ``since``, matched
+        since it), then a range of those published since ``since``."""
+        published, matched = self.published[topic], self.matched[topic]
+        early = bisect_left(published, since - self.late_arrival)
+        end = bisect_left(published, cut)
+        start = min(bisect_left(published, since), end)
+        return [i for i in range(early, start) if matched[i] >= since], range(start, end)
+
+    def candidates(
+        self, since: datetime, cut: datetime, topics: list[str], min_engagement: int
+    ) -> dict[str, list[int]]:
+        """Mention ids of the settled negative posts with at least ``min_engagement`` reposts
+        + comments that count in a window starting at ``since``, in publication order."""
+        found = {}
+        for topic in dict.fromkeys(topics):
+            late, rest = self._counted(topic, since, cut)
+            ids, engagement = self.ids[topic], self.engagement[topic]
+            found[topic] = [
+                ids[i]
+                for i in (*late, *rest)
+                if engagement[i] >= 0 and engagement[i] >= min_engagement
+            ]
+        return found
+
+    def by_topic(
+        self,
+        where: list,
+        topics: list[str],
+        *,
+        with_matched_at: bool,
+        first: dict[str, list[int]] | None = None,
+    ) -> dict[str, list[dict[str, Any]]]:
+        """What :func:`_grouped_by_topic` gives for the mentions matching ``where`` (with
+        ``topic`` and, if asked, ``matched_at``), each topic's list led by the mention ids in
+        ``first``; mention dicts already read come from memory."""
+        columns = (
+            [TopicMatch.topic, TopicMatch.matched_at] if with_matched_at else [TopicMatch.topic]
+        )
+        stmt = (
+            select(*columns, Mention.id)
+            .join(Mention, Mention.id == TopicMatch.mention_id)
+            .where(*where, TopicMatch.topic.in_(topics))
+        )
+        with self.store.session() as session:
+            rows = session.execute(stmt).all()
+            wanted = {row[-1] for row in rows}
+            for ids in (first or {}).values():
+                wanted.update(ids)
+            missing = [i for i in wanted if i not in self.posts]
+            for start in range(0, len(missing), 500):
+                chunk = missing[start : start + 500]
+                result = session.execute(select(*EVENT_COLUMNS).where(Mention.id.in_(chunk)))
+                keys = list(result.keys())
+                for row in result:
+                    self.posts[row.id] = dict(zip(keys, row, strict=True))
+        found: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        # Topics come in the order the query without memory gives them: its index's.
+        for topic in sorted(first or {}):
+            found[topic].extend({"topic": topic} | self.posts[i] for i in first[topic])
+        for row in rows:
+            head = {"topic": row[0], "matched_at": row[1]} if with_matched_at else {"topic": row[0]}
+            found[row[0]].append(head | self.posts[row[-1]])
+        return {topic: posts for topic, posts in found.items() if posts}
+
+    def totals(
+        self, since: datetime, cut: datetime, topics: list[str]
+    ) -> dict[str, tuple[int, int]]:
+        """``{topic: (mentions, negative mentions)}`` among the settled posts (published
+        before ``cut``) that count in a window starting at ``since``: published since
+        ``since``, or up to ``late_arrival`` before it and matched since it."""
+        found = {}
+        for topic in dict.fromkeys(topics):
+            late, rest = self._counted(topic, since, cut)
+            negatives = self.negatives[topic]
+            negative = sum(negatives[i + 1] - negatives[i] for i in late)
+            negative += negatives[rest.stop] - negatives[rest.start]
+            found[topic] = (len(late) + len(rest), negative)
+        return found
 
 
 def _grouped_by_topic(
@@ -168,8 +370,10 @@ def _grouped_by_topic(
         stmt = stmt.where(TopicMatch.topic.in_(topics))
     found: dict[str, list[dict[str, Any]]] = defaultdict(list)
     with store.session() as session:
-        for row in session.execute(stmt):
-            found[row.topic].append(dict(row._mapping))
+        result = session.execute(stmt)
+        keys = list(result.keys())
+        for row in result:
+            found[row.topic].append(dict(zip(keys, row, strict=True)))
     return dict(found)
 
 
@@ -181,16 +385,21 @@ def recent_mentions(
     topics: list[str] | None = None,
     sentiment: str | None = None,
     late_arrival: timedelta = LATE_ARRIVAL,
+    settled: SettledNews | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     """``{topic: [mention dict, ...]}`` in the window ``[since, until]`` evaluated at ``until``
-    (see the module docstring)."""
+    (see the module docstring). With a replay's :class:`SettledNews`, mention dicts it has
+    already read come from it."""
+    where = [*_in_window(store, since, until, late_arrival)]
+    if sentiment is not None:
+        where.append(Mention.sentiment_label == sentiment)
+    if settled is not None and topics is not None:
+        return settled.by_topic(where, topics, with_matched_at=True)
     stmt = (
         select(TopicMatch.topic, TopicMatch.matched_at, *EVENT_COLUMNS)
         .join(Mention, Mention.id == TopicMatch.mention_id)
-        .where(*_in_window(store, since, until, late_arrival))
+        .where(*where)
     )
-    if sentiment is not None:
-        stmt = stmt.where(Mention.sentiment_label == sentiment)
     return _grouped_by_topic(store, stmt, topics)
 
 
@@ -202,16 +411,27 @@ def negative_mentions_published(
     topics: list[str] | None = None,
     min_engagement: int = 0,
     late_arrival: timedelta | None = LATE_ARRIVAL,
+    settled: SettledNews | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     """``{topic: [negative mention dict, ...]}`` in the window ``[since, until]`` evaluated at
     ``until`` (see the module docstring) with at least ``min_engagement`` reposts + comments
-    (the candidates for the viral-post check)."""
+    (the candidates for the viral-post check). A replay's :class:`SettledNews` picks the
+    settled ones from memory."""
+    where = [
+        *_in_window(store, since, until, late_arrival),
+        Mention.sentiment_label == "negative",
+        Mention.reposts + Mention.comments >= min_engagement,
+    ]
+    if settled is not None and topics is not None and late_arrival is not None:
+        cut = settled.catch_up(until, topics, late_arrival)
+        early = settled.candidates(since, cut, topics, min_engagement)
+        return settled.by_topic(
+            [*where, TopicMatch.published_at >= cut], topics, with_matched_at=False, first=early
+        )
     stmt = (
         select(TopicMatch.topic, *EVENT_COLUMNS)
         .join(Mention, Mention.id == TopicMatch.mention_id)
-        .where(*_in_window(store, since, until, late_arrival))
-        .where(Mention.sentiment_label == "negative")
-        .where(Mention.reposts + Mention.comments >= min_engagement)
+        .where(*where)
     )
     return _grouped_by_topic(store, stmt, topics)
 

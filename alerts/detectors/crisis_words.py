@@ -7,6 +7,7 @@ paragraph and an unrelated 曝光 three paragraphs later does not.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -53,15 +54,24 @@ def _positions(text: str, word: str) -> list[int]:
 
 def crisis_hits(text: str, brands: list[str], words: list[str], distance: int) -> list[str]:
     """The crisis words found within ``distance`` characters of a brand word in ``text``."""
+    return list(_crisis_hits(text, tuple(brands), tuple(words), distance))
+
+
+# Every pass reads its whole window again, so a post is checked once a pass for as long as it
+# stays in the window (a dozen times in an hour of 5-minute passes): remember the answers.
+@lru_cache(maxsize=4096)
+def _crisis_hits(
+    text: str, brands: tuple[str, ...], words: tuple[str, ...], distance: int
+) -> tuple[str, ...]:
     folded = fold(text)
     brand_at = [p for b in brands for p in _positions(folded, fold(b))]
     if not brand_at:
-        return []
+        return ()
     hits = []
     for word in words:
         if any(abs(p - b) <= distance for p in _positions(folded, fold(word)) for b in brand_at):
             hits.append(word)
-    return hits
+    return tuple(hits)
 
 
 def check(
