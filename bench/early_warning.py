@@ -1,9 +1,11 @@
 """Early-warning benchmark of the negative-spike detector: injected spikes and the NAB score.
 
     .venv/bin/python bench/early_warning.py                 # default settings, print the tables
-    .venv/bin/python bench/early_warning.py --write-docs    # also update docs/benchmarks.md
-    .venv/bin/python bench/early_warning.py --set bucket_minutes=5 --set shift_ratio=3
-    .venv/bin/python bench/early_warning.py --loo bench/early_warning_grid.json
+    .venv/bin/python bench/early_warning.py --set trim_share=0.3 --seeds 2   # try a setting
+    .venv/bin/python bench/early_warning.py --census        # also count natural bursts
+    # the documented numbers (about 6 minutes on two cores):
+    .venv/bin/python bench/early_warning.py --loo bench/early_warning_grid.json --seeds 2 \
+        --census --write-docs
 
 **Spike injection.** Each shared NAB realTweets series (real, bursty Twitter volume per 5-minute
 bucket) is thinned binomially to the volume of a brand's negative mentions (a mean of 2 and of 10
@@ -540,3 +542,7 @@ mean 2, then x3/x5 at mean 10; one seed of 24 spikes per cell unless said):
   learning delay, `min_ratio` 1.5-2.5 for 关注, 14 or 56 days of calibration, 8 prior days,
   dispersion by clipped moments or by the median.
 """
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
