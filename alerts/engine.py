@@ -67,8 +67,8 @@ class AlertEngine:
         self.language = alerts_config.language
         # The one allowance for late arrival every window shares (storage.aggregates explains).
         self.late_arrival = timedelta(minutes=alerts_config.late_arrival_minutes)
-        # A replay's memory of settled posts (storage.aggregates.SettledNews); None otherwise.
-        self.settled: aggregates.SettledNews | None = None
+        # A replay's memory of its news matches (storage.aggregates.NewsMemory); None otherwise.
+        self.memory: aggregates.NewsMemory | None = None
 
     # -- signals ------------------------------------------------------------------------------
 
@@ -105,7 +105,7 @@ class AlertEngine:
             now,
             topics=topics,
             late_arrival=self.late_arrival,
-            settled=self.settled,
+            memory=self.memory,
         )
         baseline = aggregates.topic_totals(
             self.store,
@@ -113,7 +113,7 @@ class AlertEngine:
             window_start,
             topics=topics,
             late_arrival=self.late_arrival,
-            settled=self.settled,
+            memory=self.memory,
         )
         found = []
         for topic in topics:
@@ -138,7 +138,7 @@ class AlertEngine:
             topics=topics,
             min_engagement=opts.min_engagement,
             late_arrival=self.late_arrival,
-            settled=self.settled,
+            memory=self.memory,
         )
         every = [m for posts in candidates.values() for m in posts]
         rates = aggregates.velocities(
@@ -160,7 +160,7 @@ class AlertEngine:
             topics=topics,
             sentiment="negative",
             late_arrival=self.late_arrival,
-            settled=self.settled,
+            memory=self.memory,
         )
         found = []
         for topic, posts in recent.items():
@@ -187,7 +187,7 @@ class AlertEngine:
             now,
             topics=topics,
             late_arrival=self.late_arrival,
-            settled=self.settled,
+            memory=self.memory,
         )
         found = []
         for topic, posts in recent.items():
@@ -219,16 +219,21 @@ class AlertEngine:
                 )
                 if changed:
                     result.resolved.append(incident["id"])
-        self.announce_resolutions(now, result)
+        self.announce_resolutions(now, result, silences)
         return result
 
     def announce_resolutions(
-        self, now: datetime, result: EvaluationResult | None = None
+        self,
+        now: datetime,
+        result: EvaluationResult | None = None,
+        silences: list[dict[str, Any]] | None = None,
     ) -> EvaluationResult:
         """Notify every resolved incident whose opening was announced but whose end was not yet
-        (auto-resolved this pass, resolved by hand, or left over from a crash)."""
+        (auto-resolved this pass, resolved by hand, or left over from a crash). ``silences``:
+        the silences active at ``now``, when the caller has them already."""
         result = result or EvaluationResult()
-        silences = incidents.active_silences(self.store, now)
+        if silences is None:
+            silences = incidents.active_silences(self.store, now)
         for incident in incidents.unnotified_resolutions(self.store):
             self._send(incident, "resolved", incident["severity"], now, silences, result)
         return result

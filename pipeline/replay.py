@@ -6,10 +6,10 @@ Each mention *arrives* at its ``crawled_at`` when the line has one, else at its 
 plus ``arrival_delay`` (how long the crawler takes to find a post). The replay goes into a
 throwaway SQLite database, never the user's. A simulated clock steps every ``step_minutes``
 (default: the alert bucket) from the first arrival; at each step the mentions that arrived by
-then go through the ingest path (normalise, NLP, store) as one batch, every row stamped with its
-own arrival time (crawled, first seen, matched, engagement snapshot), and the alert engine runs
-one evaluation at the step's time. Notifications are captured into the timeline, never
-delivered.
+then are stored as one batch (after the ingest path's normalising and NLP, run in arrival order
+up front), every row stamped with its own arrival time (crawled, first seen, matched, engagement
+snapshot), and the alert engine runs one evaluation at the step's time. Notifications are
+captured into the timeline, never delivered.
 
 The replay is causal: what happened up to a time depends only on the mentions that arrived by
 then, so the timeline of the first lines of an arrival-ordered file is the start of the whole
@@ -39,9 +39,11 @@ from pipeline.ingest import parse_line
 from pipeline.normalise import Normaliser
 from pipeline.validate import InvalidMention
 from storage import incidents
-from storage.aggregates import SettledNews
+from storage.aggregates import NewsMemory
 from storage.db import Store
 from storage.mentions import MentionRow, upsert_mentions
+
+ENRICH_BATCH = 2000
 
 
 @dataclass(frozen=True)
@@ -224,8 +226,12 @@ def _run(
     engine = AlertEngine(store, alerts, topic_infos(config), notify=lambda n: None)
     # source_health watches crawl runs and deliveries; a replay has neither, so it cannot fire.
     engine.rules = [rule for rule in engine.rules if rule.kind != "source_health"]
-    # Windows count settled posts from memory instead of reading days of them every pass.
-    engine.settled = SettledNews(store, engine.late_arrival)
+    # The rules' windows from memory instead of reading days of posts again every pass.
+    engine.memory = NewsMemory(store, engine.late_arrival)
+    # NLP in arrival order, as the steps would run it, but in large batches: the sentiment model
+    # is much faster per post on a large batch, and nothing it does depends on what is stored.
+    for first in range(0, len(arrivals), ENRICH_BATCH):
+        enricher.enrich([a.row for a in arrivals[first : first + ENRICH_BATCH]])
     step = timedelta(minutes=step_minutes)
     # Steps sit on a grid aligned like the alert buckets, so a prefix of the file sees the very
     # same evaluation times as the whole file.
@@ -242,10 +248,9 @@ def _run(
             i += 1
         if i > start:
             rows = [a.row for a in arrivals[start:i]]
-            enricher.enrich(rows)
             for batch in _unique_key_batches(rows):
                 if upsert_mentions(store, batch, seen_at_crawled=True).updated:
-                    engine.settled.forget()  # a re-crawl may have changed a post's sentiment
+                    engine.memory.forget()  # a re-crawl may have changed a post's sentiment
         evaluation = engine.evaluate(now)
         result.steps += 1
         result.events.extend(_event(now, n, alerts.language) for n in evaluation.notifications)

@@ -21,13 +21,14 @@ which keeps online detection causal. It drops backfill and future-dated posts th
 
 from __future__ import annotations
 
-from bisect import bisect_left
+import itertools
+from bisect import bisect_left, insort
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, and_, case, cast, func, or_, select
+from sqlalchemy import BigInteger, Integer, and_, case, cast, func, literal_column, or_, select
 
 from storage.db import Store
 from storage.models import EngagementSnapshot, Mention, TopicMatch
@@ -168,11 +169,12 @@ def topic_totals(
     *,
     topics: list[str] | None = None,
     late_arrival: timedelta = LATE_ARRIVAL,
-    settled: SettledNews | None = None,
+    memory: NewsMemory | None = None,
 ) -> dict[str, tuple[int, int]]:
     """``{topic: (mentions, negative mentions)}`` in the window ``[since, until]`` evaluated at
-    ``until`` (see the module docstring). A replay passes its :class:`SettledNews`, which
-    counts the settled part of the window from memory."""
+    ``until`` (see the module docstring). A replay passes its :class:`NewsMemory`."""
+    if memory is not None and topics is not None and late_arrival == memory.late_arrival:
+        return memory.totals(since, until, topics)
     stmt = (
         select(
             TopicMatch.topic,
@@ -185,36 +187,27 @@ def topic_totals(
     )
     if topics is not None:
         stmt = stmt.where(TopicMatch.topic.in_(topics))
-    found: dict[str, tuple[int, int]] = {}
-    if settled is not None and topics is not None:
-        cut = settled.catch_up(until, topics, late_arrival)
-        found = settled.totals(since, cut, topics)
-        stmt = stmt.where(TopicMatch.published_at >= cut)
     with store.session() as session:
-        for topic, n, neg in session.execute(stmt):
-            before = found.get(topic, (0, 0))
-            found[topic] = (before[0] + int(n), before[1] + int(neg or 0))
-    return {t: counts for t, counts in found.items() if counts[0]}
+        return {t: (int(n), int(neg or 0)) for t, n, neg in session.execute(stmt)}
 
 
-class SettledNews:
-    """The settled news of a replay's topics, kept in memory from one pass to the next.
+class NewsMemory:
+    """The news matches of a replay's topics, kept in memory from one pass to the next, so the
+    rules' windows are counted without reading days of posts again in every pass.
 
-    A replay evaluates at increasing times, and every mention it stores after a pass at ``now``
-    was matched after ``now``. For a window ending at ``until`` (by ``now``), a news post
-    published before ``until - late_arrival - 2 s`` was matched by ``until`` (news is found
-    within ``late_arrival``, give or take the second it is truncated to), and no mention stored
-    later can be news published then (it would be found too late). Such a post is *settled*:
-    whether it counts in the window depends only on the window's start. :func:`topic_totals`
-    counts settled posts from here and reads only newer ones from the database, instead of the
-    whole 7-day baseline in every pass.
+    Each pass reads only the matches made since the last one (``topic_match`` rows never
+    change). A window ending at ``until`` counts a news post published before
+    ``until - late_arrival - 2 s`` whatever ``until`` is (news is found within ``late_arrival``,
+    give or take the second it is truncated to, so it was matched by then): such *settled* posts
+    are counted by prefix sums, and only the last hours are checked one by one, with the same
+    conditions as :func:`_in_window` (the news test itself is made by the database, as
+    :func:`_news`). Posts come in the order of the windows' queries (by topic, then by the
+    ``(topic, published_at)`` index), and mention dicts already read are kept.
 
-    It also keeps the mention dicts it has read (:meth:`by_topic`): the hour-long windows of the
-    rules read the same posts a dozen passes running.
-
-    Only a replay can promise what this needs (times that never go back, no deletes), so only it
-    makes one; it calls :meth:`forget` when a re-crawl rewrites a stored mention, whose
-    sentiment, engagement or text may have changed."""
+    Only a replay can promise what this needs: every pass at a time no earlier than the last,
+    and every mention stored after it matched after it, nothing deleted. It calls
+    :meth:`forget` when a re-crawl rewrites a stored mention, whose sentiment, engagement or
+    text may have changed."""
 
     SLACK = timedelta(seconds=2)
 
@@ -224,142 +217,160 @@ class SettledNews:
         self.forget()
 
     def forget(self) -> None:
-        """Drop everything; the next pass reads it again."""
-        # topic -> how far it is read (published before this), then its settled posts in
-        # publication order: times published, times matched, negatives among the first i.
-        self.upto: dict[str, datetime | None] = {}
-        self.published: dict[str, list[datetime]] = {}
-        self.matched: dict[str, list[datetime]] = {}
+        """Drop everything; the next window reads it again."""
+        self.seen: datetime | None = None  # matches made by this time are read
+        self.cut: datetime | None = None  # settled: published before this
+        # Per topic, settled posts in index order: their rows, negatives among the first i.
+        self.settled: dict[str, list[tuple]] = {}
         self.negatives: dict[str, list[int]] = {}
-        # Parallel to ``published``: mention ids, and reposts + comments (-1: not negative).
-        self.ids: dict[str, list[int]] = {}
-        self.engagement: dict[str, list[int]] = {}
-        # Mention dicts (EVENT_COLUMNS) by id.
-        self.posts: dict[int, dict[str, Any]] = {}
+        self.published: dict[str, list[datetime]] = {}
+        self.negative_at: dict[str, list[int]] = {}  # positions of the negative settled posts
+        # Per topic, the other posts read, in index order.
+        self.recent: dict[str, list[tuple]] = {}
+        self.posts: dict[int, dict[str, Any]] = {}  # mention dicts (EVENT_COLUMNS) by id
 
-    def catch_up(self, until: datetime, topics: list[str], late_arrival: timedelta) -> datetime:
-        """Read the posts of ``topics`` settled for a window ending at ``until`` (at most the
-        time of the pass); return the cut: the settled posts were published before it."""
-        if late_arrival != self.late_arrival:
-            raise ValueError("SettledNews was made for another late_arrival")
-        cut = until - self.late_arrival - self.SLACK
-        behind: dict[datetime | None, list[str]] = defaultdict(list)
-        for topic in dict.fromkeys(topics):
-            if topic not in self.upto:
-                self.upto[topic] = None
-                self.published[topic], self.matched[topic] = [], []
-                self.ids[topic], self.engagement[topic] = [], []
-                self.negatives[topic] = [0]
-            if self.upto[topic] is None or self.upto[topic] < cut:
-                behind[self.upto[topic]].append(topic)
-        for start, group in behind.items():
-            stmt = (
-                select(
-                    TopicMatch.topic,
-                    TopicMatch.published_at,
-                    TopicMatch.matched_at,
-                    case((Mention.sentiment_label == "negative", 1), else_=0),
-                    Mention.id,
-                    Mention.reposts + Mention.comments,
-                )
-                .join(Mention, Mention.id == TopicMatch.mention_id)
-                .where(TopicMatch.topic.in_(group), TopicMatch.published_at < cut)
-                .where(*_news(self.store, self.late_arrival))
-                .order_by(TopicMatch.topic, TopicMatch.published_at)
-            )
-            if start is not None:
-                stmt = stmt.where(TopicMatch.published_at >= start)
-            with self.store.session() as session:
-                for topic, published, matched, negative, id_, engagement in session.execute(stmt):
-                    self.published[topic].append(published)
-                    self.matched[topic].append(matched)
-                    self.negatives[topic].append(self.negatives[topic][-1] + negative)
-                    self.ids[topic].append(id_)
-                    self.engagement[topic].append(engagement if negative else -1)
-            for topic in group:
-                self.upto[topic] = cut
-        return cut
-
-    def _counted(self, topic: str, since: datetime, cut: datetime) -> tuple[list[int], range]:
-        """Positions of the settled posts of ``topic`` that count in a window starting at
-        ``since``: the late ones (published up to ``late_arrival`` before ``since``, matched
-        since it), then a range of those published since ``since``."""
-        published, matched = self.published[topic], self.matched[topic]
-        early = bisect_left(published, since - self.late_arrival)
-        end = bisect_left(published, cut)
-        start = min(bisect_left(published, since), end)
-        return [i for i in range(early, start) if matched[i] >= since], range(start, end)
-
-    def candidates(
-        self, since: datetime, cut: datetime, topics: list[str], min_engagement: int
-    ) -> dict[str, list[int]]:
-        """Mention ids of the settled negative posts with at least ``min_engagement`` reposts
-        + comments that count in a window starting at ``since``, in publication order."""
-        found = {}
-        for topic in dict.fromkeys(topics):
-            late, rest = self._counted(topic, since, cut)
-            ids, engagement = self.ids[topic], self.engagement[topic]
-            found[topic] = [
-                ids[i]
-                for i in (*late, *rest)
-                if engagement[i] >= 0 and engagement[i] >= min_engagement
-            ]
-        return found
-
-    def by_topic(
-        self,
-        where: list,
-        topics: list[str],
-        *,
-        with_matched_at: bool,
-        first: dict[str, list[int]] | None = None,
-    ) -> dict[str, list[dict[str, Any]]]:
-        """What :func:`_grouped_by_topic` gives for the mentions matching ``where`` (with
-        ``topic`` and, if asked, ``matched_at``), each topic's list led by the mention ids in
-        ``first``; mention dicts already read come from memory."""
-        columns = (
-            [TopicMatch.topic, TopicMatch.matched_at] if with_matched_at else [TopicMatch.topic]
-        )
+    def _read(self, topics: list[str], since: datetime | None, until: datetime) -> list[tuple]:
+        """News matches of ``topics`` made in ``(since, until]``: rows of (published_at, index
+        position, matched_at, mention id, sentiment label, reposts + comments, topic)."""
+        # SQLite's index orders equal publication times by rowid (a replay is always SQLite).
+        position = literal_column("topic_match.rowid") if self.store.dialect == "sqlite" else None
         stmt = (
-            select(*columns, Mention.id)
+            select(
+                TopicMatch.published_at,
+                TopicMatch.mention_id if position is None else position,
+                TopicMatch.matched_at,
+                Mention.id,
+                Mention.sentiment_label,
+                Mention.reposts + Mention.comments,
+                TopicMatch.topic,
+            )
             .join(Mention, Mention.id == TopicMatch.mention_id)
-            .where(*where, TopicMatch.topic.in_(topics))
+            .where(TopicMatch.topic.in_(topics), TopicMatch.matched_at <= until)
+            .where(*_news(self.store, self.late_arrival))
         )
+        if since is not None:
+            stmt = stmt.where(TopicMatch.matched_at > since)
         with self.store.session() as session:
-            rows = session.execute(stmt).all()
-            wanted = {row[-1] for row in rows}
-            for ids in (first or {}).values():
-                wanted.update(ids)
-            missing = [i for i in wanted if i not in self.posts]
-            for start in range(0, len(missing), 500):
-                chunk = missing[start : start + 500]
-                result = session.execute(select(*EVENT_COLUMNS).where(Mention.id.in_(chunk)))
-                keys = list(result.keys())
-                for row in result:
-                    self.posts[row.id] = dict(zip(keys, row, strict=True))
-        found: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        # Topics come in the order the query without memory gives them: its index's.
-        for topic in sorted(first or {}):
-            found[topic].extend({"topic": topic} | self.posts[i] for i in first[topic])
-        for row in rows:
-            head = {"topic": row[0], "matched_at": row[1]} if with_matched_at else {"topic": row[0]}
-            found[row[0]].append(head | self.posts[row[-1]])
-        return {topic: posts for topic, posts in found.items() if posts}
+            return [tuple(row) for row in session.execute(stmt)]
+
+    def _catch_up(self, until: datetime, topics: list[str]) -> None:
+        new = [t for t in dict.fromkeys(topics) if t not in self.recent]
+        for topic in new:
+            self.recent[topic] = []
+            self.settled[topic], self.negatives[topic], self.published[topic] = [], [0], []
+            self.negative_at[topic] = []
+        if new and self.seen is not None:  # a topic first asked for now: its history so far
+            for row in sorted(self._read(new, None, self.seen)):
+                self.recent[row[6]].append(row)
+            for topic in new:
+                self._settle(topic)
+        if self.seen is not None and until <= self.seen:
+            return
+        for row in self._read(list(self.recent), self.seen, until):
+            if self.cut is not None and row[0] < self.cut:
+                raise ValueError("NewsMemory: a match older than the replay's clock appeared")
+            insort(self.recent[row[6]], row)
+        self.seen = until
+        self.cut = until - self.late_arrival - self.SLACK
+        for topic in self.recent:
+            self._settle(topic)
+
+    def _settle(self, topic: str) -> None:
+        """Move the posts of ``topic`` published before the cut to the settled ones."""
+        rows, moved = self.recent[topic], 0
+        while self.cut is not None and moved < len(rows) and rows[moved][0] < self.cut:
+            row = rows[moved]
+            if row[4] == "negative":
+                self.negative_at[topic].append(len(self.settled[topic]))
+            self.settled[topic].append(row)
+            self.published[topic].append(row[0])
+            self.negatives[topic].append(len(self.negative_at[topic]))
+            moved += 1
+        del rows[:moved]
+
+    def _counting(self, topic: str, since: datetime, until: datetime):
+        """The posts of ``topic`` in the window ``[since, until]`` evaluated at ``until``, in
+        index order: the rows published up to ``late_arrival`` before ``since`` (and matched
+        since it), a range of settled positions that all count, the rows after them."""
+        settled, published = self.settled[topic], self.published[topic]
+        # Published before ``until - late_arrival - 2 s``: matched by ``until``.
+        whole_end = bisect_left(published, until - self.late_arrival - self.SLACK)
+        whole_start = min(bisect_left(published, since), whole_end)
+        early = bisect_left(published, since - self.late_arrival)
+        late = [row for row in settled[early:whole_start] if row[2] >= since]
+        latest, rest = until + FUTURE_SKEW, []
+        for row in itertools.chain(settled[whole_end:], self.recent[topic]):
+            if row[0] > latest:
+                break
+            if (
+                row[2] <= until
+                and row[0] >= since - self.late_arrival
+                and (row[0] >= since or row[2] >= since)
+            ):
+                rest.append(row)
+        return late, range(whole_start, whole_end), rest
 
     def totals(
-        self, since: datetime, cut: datetime, topics: list[str]
+        self, since: datetime, until: datetime, topics: list[str]
     ) -> dict[str, tuple[int, int]]:
-        """``{topic: (mentions, negative mentions)}`` among the settled posts (published
-        before ``cut``) that count in a window starting at ``since``: published since
-        ``since``, or up to ``late_arrival`` before it and matched since it."""
+        """What :func:`topic_totals` gives."""
+        self._catch_up(until, topics)
         found = {}
-        for topic in dict.fromkeys(topics):
-            late, rest = self._counted(topic, since, cut)
+        for topic in sorted(set(topics)):
+            late, whole, rest = self._counting(topic, since, until)
             negatives = self.negatives[topic]
-            negative = sum(negatives[i + 1] - negatives[i] for i in late)
-            negative += negatives[rest.stop] - negatives[rest.start]
-            found[topic] = (len(late) + len(rest), negative)
+            total = len(late) + len(whole) + len(rest)
+            negative = negatives[whole.stop] - negatives[whole.start]
+            negative += sum(row[4] == "negative" for row in itertools.chain(late, rest))
+            if total:
+                found[topic] = (total, negative)
         return found
+
+    def mentions(
+        self,
+        since: datetime,
+        until: datetime,
+        topics: list[str],
+        keep,
+        *,
+        with_matched_at: bool,
+        negative_only: bool = False,
+    ) -> dict[str, list[dict[str, Any]]]:
+        """What :func:`_grouped_by_topic` gives for the window's posts for which
+        ``keep(sentiment label, reposts + comments)`` holds, as :func:`recent_mentions` (with
+        ``matched_at``) or :func:`negative_mentions_published` (without) selects them.
+        ``negative_only``: ``keep`` holds for negative posts only (a shortcut)."""
+        self._catch_up(until, topics)
+        chosen: dict[str, list[tuple]] = {}
+        for topic in sorted(set(topics)):
+            late, whole, rest = self._counting(topic, since, until)
+            settled = self.settled[topic]
+            if negative_only:
+                at = self.negative_at[topic]
+                counted = [
+                    settled[i]
+                    for i in at[bisect_left(at, whole.start) : bisect_left(at, whole.stop)]
+                ]
+            else:
+                counted = settled[whole.start : whole.stop]
+            picked = [r for r in itertools.chain(late, counted, rest) if keep(r[4], r[5])]
+            if picked:
+                chosen[topic] = picked
+        missing = list({row[3] for rows in chosen.values() for row in rows} - self.posts.keys())
+        if missing:
+            with self.store.session() as session:
+                for start in range(0, len(missing), 500):
+                    chunk = missing[start : start + 500]
+                    result = session.execute(select(*EVENT_COLUMNS).where(Mention.id.in_(chunk)))
+                    keys = list(result.keys())
+                    for row in result:
+                        self.posts[row.id] = dict(zip(keys, row, strict=True))
+        if with_matched_at:
+            return {
+                t: [{"topic": t, "matched_at": r[2]} | self.posts[r[3]] for r in rows]
+                for t, rows in chosen.items()
+            }
+        return {t: [{"topic": t} | self.posts[r[3]] for r in rows] for t, rows in chosen.items()}
 
 
 def _grouped_by_topic(
@@ -385,16 +396,22 @@ def recent_mentions(
     topics: list[str] | None = None,
     sentiment: str | None = None,
     late_arrival: timedelta = LATE_ARRIVAL,
-    settled: SettledNews | None = None,
+    memory: NewsMemory | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     """``{topic: [mention dict, ...]}`` in the window ``[since, until]`` evaluated at ``until``
-    (see the module docstring). With a replay's :class:`SettledNews`, mention dicts it has
-    already read come from it."""
+    (see the module docstring). A replay passes its :class:`NewsMemory`."""
+    if memory is not None and topics is not None and late_arrival == memory.late_arrival:
+        return memory.mentions(
+            since,
+            until,
+            topics,
+            lambda label, _: sentiment is None or label == sentiment,
+            with_matched_at=True,
+            negative_only=sentiment == "negative",
+        )
     where = [*_in_window(store, since, until, late_arrival)]
     if sentiment is not None:
         where.append(Mention.sentiment_label == sentiment)
-    if settled is not None and topics is not None:
-        return settled.by_topic(where, topics, with_matched_at=True)
     stmt = (
         select(TopicMatch.topic, TopicMatch.matched_at, *EVENT_COLUMNS)
         .join(Mention, Mention.id == TopicMatch.mention_id)
@@ -411,23 +428,25 @@ def negative_mentions_published(
     topics: list[str] | None = None,
     min_engagement: int = 0,
     late_arrival: timedelta | None = LATE_ARRIVAL,
-    settled: SettledNews | None = None,
+    memory: NewsMemory | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     """``{topic: [negative mention dict, ...]}`` in the window ``[since, until]`` evaluated at
     ``until`` (see the module docstring) with at least ``min_engagement`` reposts + comments
-    (the candidates for the viral-post check). A replay's :class:`SettledNews` picks the
-    settled ones from memory."""
+    (the candidates for the viral-post check). A replay passes its :class:`NewsMemory`."""
+    if memory is not None and topics is not None and late_arrival == memory.late_arrival:
+        return memory.mentions(
+            since,
+            until,
+            topics,
+            lambda label, engagement: label == "negative" and engagement >= min_engagement,
+            with_matched_at=False,
+            negative_only=True,
+        )
     where = [
         *_in_window(store, since, until, late_arrival),
         Mention.sentiment_label == "negative",
         Mention.reposts + Mention.comments >= min_engagement,
     ]
-    if settled is not None and topics is not None and late_arrival is not None:
-        cut = settled.catch_up(until, topics, late_arrival)
-        early = settled.candidates(since, cut, topics, min_engagement)
-        return settled.by_topic(
-            [*where, TopicMatch.published_at >= cut], topics, with_matched_at=False, first=early
-        )
     stmt = (
         select(TopicMatch.topic, *EVENT_COLUMNS)
         .join(Mention, Mention.id == TopicMatch.mention_id)
