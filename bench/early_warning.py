@@ -34,8 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -50,6 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from machine import machine  # noqa: E402
 from nab_backtest import parse_overrides, write_docs  # noqa: E402
 from nab_score import normalise, score_file  # noqa: E402
 
@@ -379,19 +378,11 @@ def leave_one_out(grid: list[dict], data: Path, spikes: int, seeds, jobs: int):
     return runs, held_out, chosen
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+def described_machine() -> str:
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
     ).stdout.strip()
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, commit {commit}"
+    return f"{machine()}, commit {commit}"
 
 
 def main() -> int:
@@ -465,7 +456,7 @@ tables above are the result):
 
 Measured by `.venv/bin/python bench/early_warning.py --loo {args.loo} --seeds {args.seeds}
 --census --write-docs` ({args.spikes} spikes per series, cell and seed: {per_cell} per cell;
-{elapsed:.0f} s on {machine()}). Every number in the first two tables is
+{elapsed:.0f} s on {described_machine()}). Every number in the first two tables is
 **out of sample**: each series is scored with the candidate setting that did best on the other
 three (`objective` in the script: mean share of spikes detected + half the NAB score - 50 per
 false alarm a week above one).

@@ -16,7 +16,6 @@ import argparse
 import json
 import logging
 import os
-import platform
 import re
 import statistics
 import subprocess
@@ -28,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import machine  # noqa: E402
 from bench.nlp_causes import LABELLED, per_cause  # noqa: E402
 from nlp.causes import CauseClassifier  # noqa: E402
 from nlp.clean import clean, opinion_text  # noqa: E402
@@ -65,22 +65,6 @@ TRIED = [
     "have to be distilled into a model of this size anyway.",
 ]
 BEGIN, END = "<!-- nlp-benchmarks:begin -->", "<!-- nlp-benchmarks:end -->"
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (
-        f"{cpu}, {os.cpu_count()} cores (load average {load} at the start: the cores are shared),"
-        f" Python {platform.python_version()}"
-    )
 
 
 def throughput(raw: list[str], engine, rounds: int = 3) -> dict:
