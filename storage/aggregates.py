@@ -231,7 +231,8 @@ class NewsMemory:
 
     def _read(self, topics: list[str], since: datetime | None, until: datetime) -> list[tuple]:
         """News matches of ``topics`` made in ``(since, until]``: rows of (published_at, index
-        position, matched_at, mention id, sentiment label, reposts + comments, topic)."""
+        position, matched_at, mention id, sentiment label, reposts + comments, topic); their
+        mention dicts go to ``posts``."""
         # SQLite's index orders equal publication times by rowid (a replay is always SQLite).
         position = literal_column("topic_match.rowid") if self.store.dialect == "sqlite" else None
         stmt = (
@@ -243,6 +244,7 @@ class NewsMemory:
                 Mention.sentiment_label,
                 Mention.reposts + Mention.comments,
                 TopicMatch.topic,
+                *EVENT_COLUMNS,
             )
             .join(Mention, Mention.id == TopicMatch.mention_id)
             .where(TopicMatch.topic.in_(topics), TopicMatch.matched_at <= until)
@@ -250,8 +252,14 @@ class NewsMemory:
         )
         if since is not None:
             stmt = stmt.where(TopicMatch.matched_at > since)
+        rows = []
         with self.store.session() as session:
-            return [tuple(row) for row in session.execute(stmt)]
+            # The mention dicts come along: the windows will want most of them.
+            keys = [column.key for column in EVENT_COLUMNS]
+            for row in session.execute(stmt):
+                rows.append(tuple(row[:7]))
+                self.posts[row[3]] = dict(zip(keys, row[7:], strict=True))
+        return rows
 
     def _catch_up(self, until: datetime, topics: list[str]) -> None:
         new = [t for t in dict.fromkeys(topics) if t not in self.recent]
