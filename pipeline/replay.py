@@ -43,6 +43,7 @@ from storage.aggregates import NewsMemory
 from storage.db import Store
 from storage.mentions import MentionRow, upsert_mentions
 
+# Posts per NLP batch (the sentiment model's fixed cost per batch is large).
 ENRICH_BATCH = 2000
 
 
@@ -250,7 +251,7 @@ def _run(
             rows = [a.row for a in arrivals[start:i]]
             for batch in _unique_key_batches(rows):
                 if upsert_mentions(store, batch, seen_at_crawled=True).updated:
-                    engine.memory.forget()  # a re-crawl may have changed a post's sentiment
+                    engine.memory.forget()  # a re-crawl rewrote a stored post
         evaluation = engine.evaluate(now)
         result.steps += 1
         result.events.extend(_event(now, n, alerts.language) for n in evaluation.notifications)
