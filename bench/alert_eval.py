@@ -102,9 +102,7 @@ def main() -> None:
     print(
         f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}"
     )
-    print(
-        "| topics | mentions | first pass (history replay) | steady pass p50 | steady pass max |"
-    )
+    print("| topics | mentions | first pass (history replay) | steady pass p50 | steady pass max |")
     print("| --- | --- | --- | --- | --- |")
     print(
         f"| {args.topics} | {mentions} | {first_s:.2f} s | {statistics.median(times):.2f} s "
