@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from pipeline.demo.loopback import LoopbackServer
+
 DINGTALK_TOKEN = "dt-token"
 DINGTALK_SECRET = "SECdingtalk-test-secret"
 WECOM_KEY = "wecom-key-123"
@@ -58,8 +60,7 @@ class Sink:
             pass
 
         Handler.sink = sink
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._server.daemon_threads = True
+        self._server = LoopbackServer(("127.0.0.1", self.port), Handler)
         self.port = self._server.server_address[1]
         # A short poll interval makes stop() (an outage in a test) quick.
         threading.Thread(
