@@ -57,10 +57,10 @@ class SpikeSettings(BaseModel):
     # Counts above this multiple of the baseline are clipped before learning, so one burst
     # does not drag the baseline up even when it stays below the alarm threshold.
     learn_clip_ratio: float = Field(2.5, gt=1.0)
-    # In windows longer than a bucket each count is capped at this multiple of its baseline
-    # (plus 2): a sustained rise passes whole, one freak bucket (a bot, a single viral repost
-    # burst) cannot carry a long window; the shortest window still sees it in full.
-    window_clip_ratio: float = Field(6.0, gt=1.0)
+    # Windows of two buckets or more leave out this share of their buckets (at least one),
+    # those with the largest excess: a burst of a few buckets (a bot, one repost storm) cannot
+    # carry a long window, a sustained rise passes almost whole.
+    trim_share: float = Field(0.2, ge=0, lt=0.5)
     min_expected: float = Field(0.05, gt=0, description="floor of the per-bucket baseline")
 
     # Calibration: each window's daily maxima of the last ``calibration_days`` set its
@@ -70,9 +70,11 @@ class SpikeSettings(BaseModel):
     prior_days: int = Field(4, ge=0)
     prior_max: tuple[float, float] = (4.0, 1.0)
     min_gumbel_scale: float = Field(0.05, gt=0)
+    # A day's maximum enters the record capped at this multiple of the day's info threshold.
     maxima_cap: float = Field(3.0, gt=1.0)
-    trim_share: float = Field(0.2, ge=0, lt=0.5)
-    min_threshold: float = Field(3.0, gt=0)
+    # A window's scale (the median of its daily maxima) is at least this: a window whose days
+    # were all calm is not made over-sensitive by them.
+    min_scale: float = Field(1.5, gt=0)
 
     # No alert until this much history has been seen (the window needs something to compare).
     warmup_hours: float = Field(2.0, ge=0)
@@ -264,7 +266,7 @@ class SpikeDetector:
         out = []
         for days in state["maxima"][:-1]:
             values = sorted(days + self._prior_norm[: max(s.prior_days - len(days), 0)])
-            out.append(max(_quantile(values, 0.5), s.min_threshold / 2))
+            out.append(max(_quantile(values, 0.5), s.min_scale))
         return out
 
     def thresholds(self, state: dict) -> tuple[float, float, float]:
