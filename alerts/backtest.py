@@ -92,18 +92,20 @@ def read_series(path: str | Path) -> tuple[list[datetime], list[float]]:
 def backtest_csv(
     in_path: str | Path,
     out_path: str | Path,
-    settings: SpikeSettings | None = None,
+    options: dict | None = None,
 ) -> BacktestSummary:
     """Read ``timestamp,value`` rows, write ``timestamp,alert`` (1 where an alert fires).
 
-    The bucket size is inferred from the timestamps unless ``settings`` gives one; the output
-    repeats each input timestamp as written.
+    ``options`` are :class:`SpikeSettings` fields (a spike rule's ``options.detector``); the
+    bucket size is inferred from the timestamps unless they give one. The output repeats each
+    input timestamp as written.
     """
     timestamps, values = read_series(in_path)
     with open(in_path, newline="", encoding="utf-8") as f:
         raw_times = [row["timestamp"] for row in csv.DictReader(f)]
-    if settings is None:
-        settings = SpikeSettings(bucket_minutes=infer_bucket_minutes(timestamps))
+    options = dict(options or {})
+    options.setdefault("bucket_minutes", infer_bucket_minutes(timestamps))
+    settings = SpikeSettings(**options)
     decisions = run_detector(timestamps, values, settings)
     with open(out_path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)

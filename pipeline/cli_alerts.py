@@ -416,7 +416,8 @@ def backtest_command(
     an exported history of mentions ("when would this have alerted?").
 
     SERIES is a CSV of timestamp,value (a count per bucket); --out gets timestamp,alert with 1
-    on every bucket where an incident opens or escalates (default spike settings).
+    on every bucket where an incident opens or escalates, with the detector settings of the
+    config's first negative_spike rule (its `options.detector`, e.g. the false-alarm budget).
 
     --mentions replays FILE.jsonl (the ingest format) in simulated time into a throwaway
     database, never yours: each mention arrives at its crawled_at, or at its published_at (plus
@@ -435,7 +436,7 @@ def backtest_command(
     if series is not None:
         if out is None:
             raise click.UsageError("SERIES needs --out")
-        _backtest_series(series, out)
+        _backtest_series(app, series, out)
         return
     if out is not None:
         raise click.UsageError("--out goes with SERIES; --mentions prints its timeline")
@@ -450,11 +451,13 @@ def _duration(text: str, option: str):
         raise click.BadParameter(f"{text!r}: use 0m, 10m, 2h or 1d", param_hint=option) from None
 
 
-def _backtest_series(series: Path, out: Path) -> None:
+def _backtest_series(app, series: Path, out: Path) -> None:
     from alerts.backtest import backtest_csv
+    from alerts.rules import build_rules
 
+    spike = [r for r in build_rules(app.config.alerts.rules) if r.kind == "negative_spike"]
     try:
-        summary = backtest_csv(series, out)
+        summary = backtest_csv(series, out, spike[0].options.detector if spike else None)
     except ValueError as exc:
         raise click.ClickException(f"{series}: {exc}") from None
     click.echo(

@@ -142,6 +142,28 @@ def test_backtest_writes_one_row_per_bucket(alert_run, tmp_path):
     assert fired and 3 * 288 + 100 <= fired[0] < 3 * 288 + 103
 
 
+def test_backtest_uses_the_configured_spike_settings(run, tmp_path):
+    series = tmp_path / "series.csv"
+    start = datetime(2026, 1, 5, tzinfo=UTC)
+    with series.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["timestamp", "value"])
+        for i in range(4 * 288):
+            value = 40 if 3 * 288 + 100 <= i < 3 * 288 + 110 else 3 + (i % 3)
+            w.writerow([(start + timedelta(minutes=5 * i)).strftime("%Y-%m-%d %H:%M:%S"), value])
+    # A rule that needs a thousand mentions in a window: the same burst no longer alerts.
+    with open(tmp_path / "yuqing.toml", "a", encoding="utf-8") as f:
+        f.write(
+            '\n[[alerts.rules]]\nname = "spike"\nkind = "negative_spike"\n'
+            "options = { detector = { min_count = 1000 } }\n"
+        )
+    out = tmp_path / "alerts.csv"
+    result = run("alerts", "backtest", str(series), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "0 alert(s)" in result.output
+    assert all(r["alert"] == "0" for r in csv.DictReader(out.open()))
+
+
 def test_incident_storage_round_trip_for_cli(store):
     now = datetime.now(UTC)
     created = incidents.create_incident(
