@@ -17,6 +17,9 @@ from functools import cache
 _EMOTICON_IMG = re.compile(r"""<img[^>]*?\balt=["']?(\[[^\]"'<>]{1,10}\])[^>]*>""", re.I)
 _BREAK = re.compile(r"<br\s*/?>|</p>|</div>", re.I)
 _TAG = re.compile(r"<[^>]{0,2000}>")
+# Code and style sheets are never words anyone wrote (Discuz! puts `replyreload += ...` scripts
+# beside attachments); HTML comments neither.
+_INVISIBLE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>|<!--.*?-->", re.I | re.S)
 _URL = re.compile(r"https?://[^\s<>\"'，。！？、；：（）【】]+", re.I)
 # A repost chain starts at the first "//@name:" (half- or full-width colon after NFKC).
 _REPOST_CHAIN = re.compile(r"//\s*@[^:\s]{1,30}\s*:")
@@ -50,8 +53,10 @@ def _unique(items: list[str]) -> list[str]:
 
 
 def strip_html(raw: str) -> str:
-    """Text of an HTML fragment: emoticon images become their alt text, breaks become newlines."""
-    text = _EMOTICON_IMG.sub(r"\1", raw)
+    """Text of an HTML fragment: emoticon images become their alt text, breaks become newlines;
+    the contents of scripts and style sheets are dropped."""
+    text = _INVISIBLE.sub("", raw)
+    text = _EMOTICON_IMG.sub(r"\1", text)
     text = _BREAK.sub("\n", text)
     text = _TAG.sub("", text)
     return html.unescape(text)

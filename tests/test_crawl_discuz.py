@@ -171,3 +171,61 @@ def test_server_errors_and_truncated_pages_are_retried(discuz, sites):
     result = discuz.run("discuz")
     assert result.status == "finished", discuz.last_output[-3000:]
     assert set(discuz.mentions()) == X_EXPECTED | D7_EXPECTED
+
+
+def chrome_site(version: str, prefix: str) -> DiscuzSite:
+    """A board as a guest sees it: notices, attachment widgets, edit lines, quotes, 楼主/沙发.
+    Every post names the topic, since only matching posts are stored."""
+    posts = [
+        DzPost(100, 301, "楼主甲", "星澜咖啡的杯子漏水", at(days=1), attachment="杯子.jpg"),
+        DzPost(101, 302, "回复乙", "星澜咖啡我也遇到过", at(hours=20), edited_by="回复乙"),
+        DzPost(
+            102,
+            303,
+            "回复丙",
+            "星澜咖啡客服说可以换",
+            at(hours=10),
+            quote=("楼主甲", "星澜咖啡的杯子漏水"),
+        ),
+        DzPost(103, 304, "回复丁", "星澜咖啡换了一个新的", at(hours=5)),
+        DzPost(104, 305, "回复戊", "星澜咖啡处理得还行", at(hours=2)),
+    ]
+    return DiscuzSite(
+        version=version,
+        prefix=prefix,
+        threads=[DzThread(11, 7, "星澜咖啡杯子漏水", posts)],
+        guest_notice=True,
+        named_floors=True,
+    )
+
+
+@pytest.mark.parametrize("version", ["x", "7"])
+def test_posts_hold_only_their_authors_words_with_quotes_and_floors_apart(
+    harness,  # noqa: F811
+    replica,  # noqa: F811
+    version,
+):
+    chrome_site(version, "/guest").install(replica)
+    harness.configure(
+        f'[[crawl.discuz]]\nname = "guest"\nbase_url = "{replica.base_url}/guest"\n'
+        f'forum_ids = [7]\nversion = "{version}"\n'
+    )
+    assert harness.run("discuz").status == "finished", harness.last_output[-3000:]
+    stored = harness.mentions()
+    texts = {pid: stored[f"guest-{pid}"]["text"] for pid in range(100, 105)}
+    assert texts == {
+        100: "星澜咖啡的杯子漏水",
+        101: "星澜咖啡我也遇到过",
+        102: "星澜咖啡客服说可以换",
+        103: "星澜咖啡换了一个新的",
+        104: "星澜咖啡处理得还行",
+    }
+    for pid in range(100, 105):
+        raw = stored[f"guest-{pid}"]["raw_text"]
+        for chrome in ("马上注册", "下载附件", "replyreload", "本帖最后由", "发表于"):
+            assert chrome not in raw, (pid, chrome)
+    floors = {pid: stored[f"guest-{pid}"]["extra"]["floor"] for pid in range(100, 105)}
+    assert floors == {100: 1, 101: 2, 102: 3, 103: 4, 104: 5}
+    quote = stored["guest-102"]["extra"]["quote"]
+    assert "星澜咖啡的杯子漏水" in quote
+    assert "quote" not in stored["guest-103"]["extra"]

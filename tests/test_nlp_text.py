@@ -103,3 +103,14 @@ def test_hashed_features_are_the_same_in_every_process():
         hash_features(["好"], [["好"]], bits=20).buckets.tolist()
     )
     assert len(batch.buckets) == 2  # the character and the word
+
+
+def test_script_and_style_contents_are_not_text():
+    from nlp.clean import strip_html
+
+    raw = (
+        '<style>.t_f{color:red}</style>杯子漏水<script type="text/javascript">replyreload '
+        "+= ',' + 664117;</script><!-- ad -->了"
+    )
+    assert strip_html(raw) == "杯子漏水了"
+    assert clean(raw).text == "杯子漏水了"

@@ -9,11 +9,13 @@ read. Pages are often GBK or GB18030: the charset comes from the HTTP header or 
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import scrapy
+from lxml import etree
 
 from crawlers.dates import parse_chinese_time
 from crawlers.items import MentionItem
@@ -24,6 +26,18 @@ _PID = re.compile(r"postmessage_(\d+)")
 _TID = re.compile(r"normalthread_(\d+)")
 _UID = re.compile(r"uid[=-](\d+)")
 _POSTED = re.compile(r"\d{4}-\d{1,2}-\d{1,2}(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?")
+# Page chrome Discuz! renders inside a post's message cell: the guest notice (马上注册…您需要
+# 登录 才可以下载或查看), attachment widgets with their download tips and scripts, the
+# "本帖最后由 X 于 … 编辑" edit line (X: i.pstatus, 7.2: a leading em/i with the same text).
+_CHROME = (
+    "div.locked, .attach_nopermission, ignore_js_op, .tip, .aimg_tip, script, style, "
+    "i.pstatus, .t_attach, .attach_tips"
+)
+# Quoted posts: X wraps a blockquote in div.quote; 7.2 adds an <h5>引用:</h5> heading.
+_QUOTE = "div.quote, blockquote"
+_EDITED = re.compile(r"^\s*本帖最后由\s*\S+\s*于\s*[\d\-/: ]+\s*编辑\s*")
+# Named floors; the rest are printed as <em>5</em><sup>#</sup>.
+_FLOOR_NAMES = {"楼主": 1, "沙发": 2, "板凳": 3, "地板": 4}
 
 
 @dataclass(frozen=True)
@@ -214,15 +228,79 @@ class DiscuzSpider(MentionSpider):
                 base=forum["base_url"].rstrip("/"), tid=tid, page=1
             )
             + f"#pid{pid}",
-            text=body.get(),
+            text=own_words(body),
             title=title,
             topics=[],
             author=author,
             published_at=self.published(parse_chinese_time(match.group(0), self.now())),
             crawled_at=self.crawled_at(),
             parent_post_id=None,
-            extra={"forum": name, "tid": tid, "site": forum["base_url"]},
+            extra=self.post_extra(post, pid, body, name, tid, forum["base_url"]),
         )
+
+    def post_extra(self, post, pid, body, name, tid, site) -> dict:
+        extra = {"forum": name, "tid": tid, "site": site}
+        floor = floor_number(post.css(f"a#postnum{pid}, a[id^=postnum]"))
+        if floor is None:
+            self.field_problem("thread/floor")
+        else:
+            extra["floor"] = floor
+        quote = quoted_text(body)
+        if quote:
+            extra["quote"] = quote
+        return extra
+
+
+def _remove(element) -> None:
+    """Drop an element but keep the text that follows it (lxml stores it on the element)."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    if element.tail:
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + element.tail
+        else:
+            parent.text = (parent.text or "") + element.tail
+    parent.remove(element)
+
+
+def own_words(body) -> str:
+    """The message cell's HTML with only its author's words: no page chrome, no quoted post."""
+    root = copy.deepcopy(body.root)
+    selector = scrapy.Selector(root=root)
+    for part in selector.css(f"{_CHROME}, {_QUOTE}"):
+        _remove(part.root)
+    html = etree.tostring(root, encoding="unicode", method="html", with_tail=False)
+    # 7.2 prints the edit line as plain text at the start of the cell.
+    opening, _, rest = html.partition(">")
+    return f"{opening}>{_EDITED.sub('', rest, count=1)}"
+
+
+def quoted_text(body) -> str | None:
+    """The text of the post(s) a reply quotes, kept apart from the reply's own words."""
+    quotes = body.css("div.quote") or body.css("blockquote")
+    texts = []
+    for quote in quotes:
+        words = " ".join(
+            " ".join(t.split())
+            for t in quote.css(
+                "blockquote *:not(script):not(style)::text, blockquote::text"
+            ).getall()
+        ).strip()
+        if words:
+            texts.append(words)
+    return "\n".join(texts) or None
+
+
+def floor_number(link) -> int | None:
+    """The floor a post sits on: 楼主/沙发/板凳/地板 by name, then <em>5</em>#."""
+    text = "".join(link[:1].css("::text").getall()).strip() if link else ""
+    for label, number in _FLOOR_NAMES.items():
+        if label in text:
+            return number
+    digits = re.search(r"\d+", text)
+    return int(digits.group(0)) if digits else None
 
 
 def _published(item: MentionItem) -> datetime:

@@ -10,6 +10,8 @@ from datetime import datetime
 from .server import Page, Replica, Request
 
 POSTS_PER_PAGE = 3
+# What Discuz! prints for floors 1-4 instead of "N#".
+FLOOR_NAMES = {1: "楼主", 2: "沙发", 3: "板凳", 4: "地板"}
 
 
 @dataclass
@@ -19,6 +21,9 @@ class DzPost:
     author: str
     text: str
     at: datetime
+    quote: tuple[str, str] | None = None  # (quoted author, quoted text)
+    edited_by: str | None = None  # "本帖最后由 X 于 … 编辑"
+    attachment: str | None = None  # an image file name, rendered as the attachment widget
 
 
 @dataclass
@@ -42,6 +47,8 @@ class DiscuzSite:
     board_page_size: int = 3
     charset_in_header: bool = True
     encoding: str = "gbk"
+    guest_notice: bool = False  # the notice a guest sees at the top of each first post
+    named_floors: bool = False  # 楼主/沙发/板凳/地板 instead of 1#-4#
 
     def install(self, replica: Replica) -> None:
         if self.version == "x":
@@ -193,7 +200,11 @@ class DiscuzSite:
         return self._page(thread.title, body)
 
     def _post(self, post: DzPost, floor: int) -> str:
-        text = html.escape(post.text).replace("\n", "<br />\r\n")
+        text = self._message(post, floor)
+        if self.named_floors and floor in FLOOR_NAMES:
+            floor_html = FLOOR_NAMES[floor]
+        else:
+            floor_html = f"<em>{floor}</em><sup>#</sup>"
         if self.version == "x":
             return (
                 f'<div id="post_{post.pid}"><table id="pid{post.pid}" class="plhin" summary='
@@ -203,7 +214,7 @@ class DiscuzSite:
                 f'target="_blank" class="xw1">{post.author}</a></div></div><div class="avatar">'
                 f'<a href="home.php?mod=space&amp;uid={post.uid}" class="avtm"><img src="x.jpg"/>'
                 '</a></div></div></td><td class="plc"><div class="pi"><strong><a href="#" '
-                f'id="postnum{post.pid}"><em>{floor}</em><sup>#</sup></a></strong>'
+                f'id="postnum{post.pid}">{floor_html}</a></strong>'
                 f'<div class="pti"><div class="authi"><em id="authorposton{post.pid}">发表于 '
                 f'<span title="{post.at:%Y-%m-%d %H:%M:%S}">3&nbsp;天前</span></em></div></div>'
                 '</div><div class="pct"><div class="pcb"><div class="t_fsz"><table '
@@ -216,7 +227,7 @@ class DiscuzSite:
             f'<div class="postinfo"><a target="_blank" href="space.php?uid={post.uid}" '
             f'style="margin-left: 20px; font-weight: 800">{post.author}</a></div></td>'
             '<td class="postcontent"><div class="postinfo"><strong><a title="复制本帖链接" '
-            f'id="postnum{post.pid}">{floor}<sup>#</sup></a></strong><div class="posterinfo">'
+            f'id="postnum{post.pid}">{floor_html}</a></strong><div class="posterinfo">'
             f'<div class="authorinfo"><em id="authorposton{post.pid}">发表于 '
             f"{post.at:%Y-%m-%d %H:%M}</em></div></div></div>"
             '<div class="defaultpost"><div class="postmessage firstpost"><div class="t_msgfontfix">'
@@ -224,3 +235,68 @@ class DiscuzSite:
             f'id="postmessage_{post.pid}">{text}</td></tr></table></div></div></div></td></tr>'
             "</table></div>"
         )
+
+    def _message(self, post: DzPost, floor: int) -> str:
+        """A message cell's contents as Discuz! renders them for a guest: the page chrome sits
+        inside the same cell as the author's words."""
+        x = self.version == "x"
+        parts = []
+        if self.guest_notice and floor == 1:
+            if x:
+                parts.append(
+                    '<div class="attach_nopermission attach_tips"><div><h3><strong>'
+                    "马上注册，结交更多好友，享用更多功能，让你轻松玩转社区。</strong></h3>"
+                    '<p>您需要 <a href="member.php?mod=logging&amp;action=login">登录</a> '
+                    '才可以下载或查看，没有账号？<a href="member.php?mod=register">立即注册</a>'
+                    '</p></div><span class="atips_close">x</span></div>'
+                )
+            else:
+                parts.append(
+                    '<div class="locked">马上注册，结交更多好友，享用更多功能。您需要 '
+                    '<a href="logging.php?action=login">登录</a> 才可以下载或查看，没有帐号？'
+                    '<a href="register.php">注册</a></div>'
+                )
+        if post.edited_by:
+            line = f"本帖最后由 {post.edited_by} 于 {post.at:%Y-%m-%d %H:%M} 编辑"
+            parts.append(f'<i class="pstatus"> {line} </i><br />' if x else f"{line}<br /><br />")
+        if post.quote:
+            who, said = (html.escape(v) for v in post.quote)
+            header = (
+                f'<font size="2"><a href="forum.php?mod=redirect&amp;goto=findpost"><font '
+                f'color="#999999">{who} 发表于 {post.at:%Y-%m-%d %H:%M}</font></a><br />'
+            )
+            if x:
+                parts.append(
+                    f'<div class="quote"><blockquote>{header}{said}</font></blockquote></div><br />'
+                )
+            else:
+                parts.append(
+                    f'<div class="quote"><h5>引用:</h5><blockquote>{header}{said}</font>'
+                    "</blockquote></div><br />"
+                )
+        parts.append(html.escape(post.text).replace("\n", "<br />\r\n"))
+        if post.attachment:
+            aid = post.pid * 10
+            name = html.escape(post.attachment)
+            parts.append(
+                "\r\n<ignore_js_op>\r\n\r\n"
+                f'<img id="aimg_{aid}" aid="{aid}" src="static/image/common/none.gif" '
+                f'zoomfile="data/attachment/forum/{name}" file="data/attachment/forum/{name}" '
+                f'class="zoom" width="600" inpost="1" alt="{name}" title="{name}" />\r\n\r\n'
+                f'<div class="tip tip_4 aimg_tip" id="aimg_{aid}_menu" style="position: '
+                'absolute; display: none" disautofocus="true">\r\n<div class="xs0">\r\n'
+                f'<p><strong>{name}</strong> <em class="xg1">(750 KB, 下载次数: 3)</em></p>'
+                f'\r\n<p>\r\n<a href="forum.php?mod=attachment&amp;aid={aid}" '
+                'target="_blank">下载附件</a>\r\n&nbsp;<a href="javascript:;">保存到相册</a>'
+                f'\r\n</p>\r\n<p class="xg1 y">{post.at:%Y-%m-%d %H:%M} 上传</p>\r\n'
+                '</div>\r\n<div class="tip_horn"></div>\r\n</div>\r\n\r\n</ignore_js_op>'
+                if x
+                else f'<div class="t_attach" id="attach_{aid}"><a href="attachment.php?'
+                f'aid={aid}" target="_blank"><strong>下载</strong></a> ({name}) '
+                "(750 KB, 下载次数: 3)</div>"
+            )
+            parts.append(
+                '\r\n<script type="text/javascript" reload="1">replyreload += \',\' + '
+                f"{post.pid};</script>"
+            )
+        return "".join(parts)
