@@ -104,3 +104,105 @@ def test_failed_article_is_fetched_again_by_the_next_run(news, site):
     news.replica.faults.clear()
     assert news.run("news").status == "finished"
     assert "星澜咖啡回应会员卡退款问题" in by_title(news.mentions())
+
+
+# -- real page shapes, parsed directly -------------------------------------------------------
+
+FEED_TIME = "2023-11-17T15:13:08+08:00"
+
+
+def article_page(head: str, body: str) -> str:
+    paragraph = (
+        "<p>星澜咖啡今日宣布在全国门店推出新的会员退款流程，"
+        "消费者可在线申请，七个工作日内到账。</p>"
+    )
+    return (
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>星澜咖啡退款新规</title>{head}'
+        f'</head><body><h1>星澜咖啡退款新规</h1>{body}<div id="detail">{paragraph * 4}</div>'
+        "</body></html>"
+    )
+
+
+def parse(html: str, feed_time: str | None = FEED_TIME, feed_author: str | None = None):
+    from scrapy.http import HtmlResponse
+    from scrapy.utils.test import get_crawler
+
+    from crawlers.items import MentionItem
+    from crawlers.spiders.news import NewsSpider
+
+    crawler = get_crawler(NewsSpider, {"YUQING_CLOCK": "2025-06-01T12:00:00+08:00"})
+    spider = NewsSpider.from_crawler(crawler, topic="星澜咖啡")
+    crawler.spider = spider
+    crawler.stats.open_spider()
+    spider.setup()
+    url = "http://127.0.0.1/news/a/1.html"
+    item = MentionItem(
+        platform="news",
+        post_id="x",
+        url=url,
+        text="",
+        title=None,
+        topics=[],
+        author={"name": feed_author} if feed_author else None,
+        published_at=feed_time,
+        crawled_at="2025-06-01T04:00:00+00:00",
+        extra={"source": "feed"},
+    )
+    response = HtmlResponse(url, body=html.encode(), encoding="utf-8")
+    items = list(spider.parse_article(response, item))
+    assert len(items) == 1
+    return items[0]
+
+
+def utc(value: str) -> datetime:
+    return datetime.fromisoformat(value).astimezone(UTC)
+
+
+def test_a_date_only_meta_does_not_override_the_feed_or_the_printed_time():
+    meta = '<meta name="publishdate" content="2023-11-17">'
+    # news.cn splits the printed date into spans: only the feed knows the minute.
+    split = (
+        '<div class="header-time"><span class="year"><em>2023</em></span><span class="day">'
+        '<em>11</em>/<em>17</em></span><span class="time">15:13:08</span></div>'
+    )
+    item = parse(article_page(meta, split))
+    assert utc(item["published_at"]) == datetime(2023, 11, 17, 7, 13, 8, tzinfo=UTC)
+    # xinhuanet prints the full time: it wins even without a feed time.
+    printed = '<div class="h-info"><span class="h-time">2023-11-17 15:13:08</span></div>'
+    item = parse(article_page(meta, printed), feed_time=None)
+    assert utc(item["published_at"]) == datetime(2023, 11, 17, 7, 13, 8, tzinfo=UTC)
+    # With nothing better, the date-only meta is still a date (Beijing midnight).
+    item = parse(article_page(meta, ""), feed_time=None)
+    assert utc(item["published_at"]) == datetime(2023, 11, 16, 16, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("printed", "expected"),
+    [
+        ("2012年12月10日, 格林尼治标准时间10:41", datetime(2012, 12, 10, 10, 41, tzinfo=UTC)),
+        ("2024-01-05 08:00 GMT", datetime(2024, 1, 5, 8, 0, tzinfo=UTC)),
+        ("2024-01-05T08:00:00+08:00", datetime(2024, 1, 5, 0, 0, tzinfo=UTC)),
+        ("2012年12月10日 10:41", datetime(2012, 12, 10, 2, 41, tzinfo=UTC)),  # no zone: Beijing
+    ],
+)
+def test_printed_times_with_a_zone_are_converted(printed, expected):
+    item = parse(article_page("", f'<div class="date">{printed}</div>'), feed_time=None)
+    assert utc(item["published_at"]) == expected
+
+
+def test_author_is_the_writer_without_labels_never_the_editor_or_photo_credit():
+    body = (
+        '<div class="info">来源：新华网 <span class="btn-correction">【纠错】</span></div>'
+        '<p class="caption">新华社记者才扬摄</p>'
+        "<p>新华社北京11月17日电（记者王敬照）</p>"
+        '<div class="editor">【责任编辑:张樵苏】</div>'
+    )
+    item = parse(article_page("", body), feed_author="责任编辑：孔德明")
+    assert item["author"] == {"name": "王敬照"}
+    assert "纠错" not in item["text"]
+    # Only an editor named: no author rather than the editor.
+    editor_only = '<div class="editor">责任编辑：孔德明</div><div class="p">图/才扬</div>'
+    item = parse(article_page("", editor_only), feed_author="责任编辑：孔德明")
+    assert item["author"] is None
+    item = parse(article_page("", "<p>文/图 王五</p>"))
+    assert item["author"] == {"name": "王五"}
