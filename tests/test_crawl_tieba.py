@@ -168,3 +168,57 @@ def test_without_a_topic_every_configured_topic_is_searched(tieba, site):
     assert set(tieba.mentions()) == EXPECTED | {"2000"}
     streams = tieba.run_record(result.run_id)["stats"]["streams"]
     assert {"search:星澜咖啡", "search:青禾手机", "search:青禾X5", f"forum:{FORUM}"} <= set(streams)
+
+
+def test_bigpipe_forum_list_requests_every_thread_and_follows_the_pager(tieba, site):
+    # The fillers mention nothing searched: only the forum list (rows and pager in pagelets
+    # after an early </html>) leads to them, and 水贴3 sits on the list's third page.
+    result = tieba.run("tieba", TOPIC)
+    assert result.status == "finished", tieba.last_output[-3000:]
+    hits = tieba.replica.hits
+    assert {"/p/10", "/p/11", "/p/12", "/p/13"} <= {h.split("?")[0] for h in hits}
+    assert any("pn=6" in h for h in hits if h.startswith("/f?"))
+    stats = tieba.run_record(result.run_id)["stats"]
+    assert stats["scrapy"]["yuqing/pages/forum"] == 3
+
+
+def test_real_thread_page_shapes_are_stored_right(tieba, site):
+    shop = TiebaThread(
+        5,
+        FORUM,
+        "星澜咖啡新店照片",
+        [
+            TiebaPost(500, 7500, "xl_fan2019", "星澜咖啡新店开业", at(hours=3), images=2),
+            TiebaPost(
+                501, 7501, "", "星澜咖啡排队好长", at(hours=2), display_name="贴吧用户_a1B2c3"
+            ),
+            TiebaPost(
+                502,
+                7502,
+                "coffee_w",
+                "星澜咖啡还行",
+                at(hours=1),
+                display_name="咖啡小王子☕",
+                comment_num=4,
+            ),
+            TiebaPost(503, 7503, "x", "星澜咖啡第二页", at(minutes=30), display_name="路人"),
+        ],
+        replies=786,
+    )
+    site.threads.append(shop)
+    result = tieba.run("tieba", TOPIC)
+    assert result.status == "finished", tieba.last_output[-3000:]
+    stored = tieba.mentions()
+    assert {"500", "501", "502", "503"} <= set(stored)
+    first = stored["500"]
+    assert first["text"] == "星澜咖啡新店开业"  # no "点击展开，查看完整图片" from the images
+    assert first["comments"] == 786  # the thread's replies, from "786回复贴"
+    assert (first["author_id"], first["author_name"]) == ("7500", "xl_fan2019")
+    assert (stored["501"]["author_id"], stored["501"]["author_name"]) == ("7501", "贴吧用户_a1B2c3")
+    assert stored["502"]["author_name"] == "咖啡小王子☕"
+    assert stored["502"]["extra"]["user_name"] == "coffee_w"  # the account name is kept aside
+    assert stored["502"]["comments"] == 4
+    assert stored["503"]["parent_post_id"] == "500"
+    # The empty placeholder floor on each thread page is no field problem.
+    problems = tieba.run_record(result.run_id)["stats"]["field_problems"]
+    assert not any(key.startswith("tieba/thread/") for key in problems), problems

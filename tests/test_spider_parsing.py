@@ -328,3 +328,113 @@ def test_paging_stops_at_the_watermark_or_the_page_limit():
     spider.page_done("c", [], has_next=False)
     spider.stream_failed("c", "http_500")
     assert spider.progress["c"].stopped == "end" and not spider.progress["c"].complete
+
+
+def tieba_response(url: str, page: str, stream: str) -> HtmlResponse:
+    return HtmlResponse(
+        url, body=page.encode(), encoding="utf-8", request=Request(url, meta={"stream": stream})
+    )
+
+
+def test_tieba_pagelets_after_an_early_html_end_give_rows_and_pager():
+    # As the real forum list ships them: the document closes, then the thread list and pager
+    # come as commented HTML in <code> pagelets, outside the root element lxml builds.
+    spider = spider_for(TiebaSpider)
+    rows = "".join(
+        f'<li class=" j_thread_list clearfix" data-field=\'{{"id":{tid},"first_post_id":'
+        f'{tid}0,"reply_num":{replies},"is_top":null}}\' data-tid="{tid}">'
+        f'<span class="threadlist_rep_num center_text">{replies}</span>'
+        '<span class="threadlist_reply_date">09:30</span></li>'
+        for tid, replies in ((11, 786), (12, 0))
+    )
+    page = (
+        "<!DOCTYPE html><html><head><title>x吧</title></head><body>"
+        '<div id="pagelet_frs-list/pagelet/thread_list"></div></body></html>\n'
+        '<code id="pagelet_html_frs-list/pagelet/thread_list" style="display:none;"><!--\n'
+        f'<ul id="thread_list">{rows}</ul><div id="frs_list_pager">'
+        '<a href="//tieba.baidu.com/f?kw=x&amp;ie=utf-8&amp;pn=50" class="next pagination-item">'
+        "下一页&gt;</a></div>\n--></code>\n<script>Bigpipe.register('frs-list');</script>"
+    )
+    url = "https://tieba.example/f?kw=x&pn=0"
+    response = tieba_response(url, page, "forum:x")
+    assert not response.css("li.j_thread_list")  # why the spider looks beyond the root
+    out = list(spider.parse_forum(response, stream="forum:x", forum="x", offset=0))
+    threads = [r for r in out if "/p/" in r.url]
+    assert [r.url for r in threads] == [
+        "https://tieba.baidu.com/p/11",
+        "https://tieba.baidu.com/p/12",
+    ]
+    assert [r.cb_kwargs["reply_num"] for r in threads] == [786, 0]
+    assert [r.url for r in out if "/f?" in r.url] == [
+        "https://tieba.baidu.com/f?kw=x&ie=utf-8&pn=50"
+    ]
+
+
+def tieba_floor(pid, floor, author, body, shown=None) -> str:
+    data = {
+        "author": author,
+        "content": {"post_id": pid, "post_no": floor, "comment_num": 2 if floor > 1 else 0},
+    }
+    name = (
+        '<ul class="p_author"><li class="d_name"><a class="p_author_name j_user_card">'
+        f"{shown}</a></li></ul>"
+    )
+    return (
+        f"<div class=\"l_post j_l_post\" data-field='{json.dumps(data, ensure_ascii=False)}'>"
+        f'<div class="d_author">{name if shown else ""}</div>'
+        f'<div id="post_content_{pid}" class="d_post_content j_d_post_content">{body}</div>'
+        '<div class="post-tail-wrap"><span>IP属地:浙江</span>'
+        f'<span class="tail-info">{floor}楼</span>'
+        '<span class="tail-info">2026-11-20 10:15</span></div></div>'
+    )
+
+
+def test_tieba_thread_floors_as_real_pages_show_them():
+    spider = spider_for(TiebaSpider)
+    image = (
+        '<div class="replace_div" style="width: 560px;"><img class="BDE_Image" src="a.jpg">'
+        '<div class="replace_tip" style="width: 558px;"><i class="icon-expand"></i>'
+        "点击展开，查看完整图片</div></div>"
+    )
+    floors = [
+        tieba_floor(901, 1, {"user_id": 1, "user_name": "acct_one"}, image, "星澜老粉"),
+        '<div class="l_post l_post_bright j_l_post clearfix " data-field="{}"></div>',
+        tieba_floor(902, 2, {"user_id": 2, "user_name": ""}, "星澜咖啡", "贴吧用户_x9Y8"),
+        tieba_floor(903, 3, {"user_id": 3, "user_name": "u3", "name_show": "小咖"}, "同感"),
+    ]
+    page = (
+        "<!DOCTYPE html><html><head><title>t</title></head><body>"
+        '<h3 class="core_title_txt" title="星澜咖啡图">星澜咖啡图</h3>'
+        '<ul class="l_posts_num"><li class="l_reply_num"><span class="red">786</span>回复贴，共'
+        '<span class="red">1</span>页</li></ul>'
+        f'<div id="j_p_postlist">{"".join(floors)}</div></body></html>'
+    )
+    url = "https://tieba.example/p/9"
+    response = tieba_response(url, page, "forum:x")
+    out = list(spider.parse_thread(response, tid="9", stream="forum:x", page=1))
+    items = {i["post_id"]: i for i in out if isinstance(i, MentionItem)}
+    assert set(items) == {"901", "902", "903"}
+    first = items["901"]
+    assert "BDE_Image" in first["text"] and "点击展开" not in first["text"]
+    assert first["comments"] == 786 and first["extra"]["sub_replies"] == 0
+    assert first["author"] == {"id": "1", "name": "星澜老粉"}
+    assert first["extra"]["user_name"] == "acct_one"
+    assert items["902"]["author"] == {"id": "2", "name": "贴吧用户_x9Y8"}
+    assert items["903"]["author"] == {"id": "3", "name": "小咖"}
+    assert items["903"]["comments"] == 2 and items["903"]["parent_post_id"] == "901"
+    problems = {k for k in spider.crawler.stats.get_stats() if k.startswith("yuqing/field/")}
+    assert problems == set()
+
+
+def test_tieba_pagelets_after_html_end_are_not_a_truncated_page():
+    from crawlers.spiders.tieba import is_truncated
+
+    whole = (
+        '<html><body></body></html>\n<code id="pagelet_html_frs-list/pagelet/thread_list">'
+        "<!--<ul></ul>--></code>\n<script>Bigpipe.register('frs-list');</script>"
+    )
+    url = "https://tieba.example/f?kw=x"
+    assert not is_truncated(HtmlResponse(url, body=whole.encode(), encoding="utf-8"))
+    cut = whole[: whole.index("<ul>") + 4]  # cut inside the pagelet
+    assert is_truncated(HtmlResponse(url, body=cut.encode(), encoding="utf-8"))
+    assert is_truncated(HtmlResponse(url, body=b"<html><body><div>", encoding="utf-8"))

@@ -1,5 +1,14 @@
-"""Tieba replica: search results, forum lists (rows hidden in a commented-out <code> block, as
-the real site ships them) and thread pages with data-field JSON, tails with date and IP属地."""
+"""Tieba replica: search results, forum lists and thread pages built the way the real site builds
+them.
+
+- Forum lists close ``</html>`` early and ship the thread list and the pager afterwards, as
+  "bigpipe" ``<code id="pagelet_html_frs-list/...">`` blocks whose HTML sits in a comment; rows
+  carry ``reply_num`` in their data-field and show it in ``threadlist_rep_num``.
+- Thread pages: posts with data-field JSON, a display name (``a.p_author_name``) that is not the
+  account's ``user_name`` (which may be empty: "贴吧用户_…"), image floors folded behind the
+  "点击展开，查看完整图片" tip, an empty placeholder floor (``data-field='{}'``) on every page,
+  "N回复贴，共M页", and tails with date and IP属地.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +31,13 @@ class TiebaPost:
     at: datetime
     ip_region: str = "广东"
     comment_num: int = 0
+    # What the page shows as the author; the real site mostly shows a nickname, not user_name.
+    display_name: str | None = None
+    images: int = 0  # long images folded behind the expander tip, after the text
+
+    @property
+    def shown_name(self) -> str:
+        return self.display_name or self.user_name
 
 
 @dataclass
@@ -31,6 +47,11 @@ class TiebaThread:
     title: str
     posts: list[TiebaPost]
     pinned: bool = False
+    replies: int | None = None  # the count the site shows; by default, every post but the first
+
+    @property
+    def reply_num(self) -> int:
+        return len(self.posts) - 1 if self.replies is None else self.replies
 
     @property
     def last_reply(self) -> datetime:
@@ -70,8 +91,8 @@ class TiebaSite:
 <div class="p_content">{html.escape(p.text[:60])}</div>
 贴吧：<a data-fid="52" class="p_forum" href="/f?kw={t.forum}" target="_blank"><font
  class="p_violet">{t.forum}</font></a>
-作者：<a href="/home/main?un={p.user_name}" target="_blank"><font
- class="p_violet">{p.user_name}</font></a>
+作者：<a href="/home/main?id=tb.1.abc" target="_blank"><font
+ class="p_violet">{html.escape(p.shown_name)}</font></a>
 <font class="p_green p_date">{p.at:%Y-%m-%d %H:%M}</font>
 </div>"""
             for t, p in chunk
@@ -99,13 +120,20 @@ class TiebaSite:
             else ""
         )
         listing = f'<ul id="thread_list" class="threadlist_bright j_threadlist_bright">{rows}</ul>'
+        # The document ends early; the pagelets follow it, each HTML-in-a-comment, as the real
+        # site streams them. lxml parses them outside the root element.
         return Page(
             '<!DOCTYPE html><html><head><meta charset="UTF-8">'
             f"<title>{name}吧-百度贴吧</title></head><body>"
+            '<div id="pagelet_frs-list/pagelet/thread_list"></div>'
+            "</body></html>\n"
             '<code id="pagelet_html_frs-list/pagelet/thread_list" style="display:none;"><!--\n'
-            f"{listing}\n"
-            f'<div id="frs_list_pager" class="pagination-default clearfix">{pager}</div>\n'
-            "--></code></body></html>"
+            f'<div id="content_leftList" class="content_leftList clearfix">{listing}\n'
+            f'<div class="thread_list_bottom clearfix"><div id="frs_list_pager" '
+            f'class="pagination-default clearfix">{pager}</div></div></div>\n'
+            "--></code>\n"
+            "<script>Bigpipe.register('frs-list/pagelet/thread_list', "
+            "{'parent': 'frs-list/pagelet'}).on('load', function () {});</script>\n"
         )
 
     def _row(self, thread: TiebaThread) -> str:
@@ -116,7 +144,7 @@ class TiebaSite:
             "author_nickname": None,
             "author_portrait": "tb.1.abc",
             "first_post_id": first.pid,
-            "reply_num": len(thread.posts) - 1,
+            "reply_num": thread.reply_num,
             "is_bakan": None,
             "vid": "",
             "is_good": None,
@@ -132,6 +160,9 @@ class TiebaSite:
         return (
             f"""<li class=" j_thread_list {css} clearfix thread_item_box" """
             f"""data-field='{html.escape(json.dumps(data), quote=True)}' data-tid="{thread.tid}">"""
+            '<div class="col2_left j_threadlist_li_left">'
+            '<span class="threadlist_rep_num center_text" title="回复">'
+            f"{thread.reply_num}</span></div>"
             f'<div class="threadlist_title pull_left j_th_tit"><a rel="noopener" '
             f'href="/p/{thread.tid}" title="{html.escape(thread.title)}" target="_blank" '
             f'class="j_th_tit ">{html.escape(thread.title)}</a></div>'
@@ -153,7 +184,14 @@ class TiebaSite:
         total = max(1, -(-len(thread.posts) // POSTS_PER_PAGE))
         chunk = thread.posts[(page - 1) * POSTS_PER_PAGE : page * POSTS_PER_PAGE]
         start_floor = (page - 1) * POSTS_PER_PAGE + 1
-        posts = "".join(self._post(thread, p, start_floor + i) for i, p in enumerate(chunk))
+        posts = [self._post(thread, p, start_floor + i) for i, p in enumerate(chunk)]
+        # Every page carries an empty floor (an ad slot) right after its first post.
+        posts.insert(
+            1,
+            '<div class="l_post l_post_bright j_l_post clearfix " data-field="{}">'
+            '<div class="d_post_content_main"></div></div>',
+        )
+        posts = "".join(posts)
         return Page(
             '<!DOCTYPE html><html><head><meta charset="UTF-8">'
             f"<title>{html.escape(thread.title)}_{thread.forum}吧_百度贴吧</title></head><body>"
@@ -161,9 +199,19 @@ class TiebaSite:
             '<h3 class="core_title_txt pull-left text-overflow" '
             f'title="{html.escape(thread.title)}">{html.escape(thread.title)}</h3>'
             f'<ul class="l_posts_num"><li class="l_reply_num" style="margin-left:8px">'
-            f'<span class="red" style="margin-right:3px">{len(thread.posts) - 1}</span>回复贴，共'
+            f'<span class="red" style="margin-right:3px">{thread.reply_num}</span>回复贴，共'
             f'<span class="red">{total}</span>页</li></ul>'
             f'<div class="p_postlist" id="j_p_postlist">{posts}</div></body></html>'
+        )
+
+    def _images(self, post: TiebaPost) -> str:
+        # A long image is folded: a fixed-height box with the expander tip laid over its foot.
+        return "".join(
+            '<div class="replace_div" style="width: 560px;"><img class="BDE_Image" '
+            f'src="https://tiebapic.baidu.com/forum/pic/item/{post.pid}{n}.jpg" size="164433" '
+            'width="560" height="1210"><div class="replace_tip" style="width: 558px;">'
+            '<i class="icon-expand"></i>点击展开，查看完整图片</div></div>'
+            for n in range(post.images)
         )
 
     def _post(self, thread: TiebaThread, post: TiebaPost, floor: int) -> str:
@@ -193,11 +241,11 @@ class TiebaSite:
             f"""<div class="l_post l_post_bright j_l_post clearfix  " """
             f"""data-field='{html.escape(json.dumps(data, ensure_ascii=False), quote=True)}'>"""
             f'<div class="d_author"><ul class="p_author"><li class="d_name">'
-            f'<a class="p_author_name j_user_card" href="/home/main?un={post.user_name}">'
-            f"{post.user_name}</a></li></ul></div>"
+            f'<a class="p_author_name j_user_card" href="/home/main?id=tb.1.abc">'
+            f"{html.escape(post.shown_name)}</a></li></ul></div>"
             f'<div class="d_post_content_main"><div class="p_content"><cc>'
             f'<div id="post_content_{post.pid}" class="d_post_content j_d_post_content " '
-            f'style="display:;">            {html.escape(post.text)}<br>'
+            f'style="display:;">            {html.escape(post.text)}{self._images(post)}<br>'
             f'<img class="BDE_Smiley" width="30" height="30" src="https://tb2.bdstatic.com/'
             f'tb/editor/images/client/image_emoticon25.png"></div><br></cc></div>'
             f'<div class="core_reply j_lzl_wrapper"><div class="core_reply_tail clearfix">'
