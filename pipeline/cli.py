@@ -21,6 +21,7 @@ from pipeline.cli_analysts import export_command, stats_command
 from pipeline.cli_crawl import crawl_command
 from pipeline.cli_nlp import nlp_group
 from pipeline.cli_ops import run_command, status_command
+from pipeline.cli_parse_page import parse_page_command
 from pipeline.cli_report import report_command
 from pipeline.cli_web import web_command
 from pipeline.config import EXAMPLE_PATH, Config, ConfigError, load_config
@@ -348,6 +349,7 @@ def demo(workdir: Path) -> None:
 
 
 cli.add_command(crawl_command)
+cli.add_command(parse_page_command)
 cli.add_command(alerts_group)
 cli.add_command(run_command)
 cli.add_command(status_command)
