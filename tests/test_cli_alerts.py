@@ -124,15 +124,20 @@ def test_silence_needs_a_duration_and_a_known_topic(alert_run):
     assert alert_run("alerts", "silence", "--topic", "不存在", "--for", "1h").exit_code == 2
 
 
-def test_backtest_writes_one_row_per_bucket(alert_run, tmp_path):
-    series = tmp_path / "series.csv"
+def burst_series(path):
+    """Four days of 5-minute counts, quiet but for 50 minutes of 40 a bucket on day four."""
     start = datetime(2026, 1, 5, tzinfo=UTC)
-    with series.open("w", newline="") as f:
+    with path.open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["timestamp", "value"])
         for i in range(4 * 288):
             value = 40 if 3 * 288 + 100 <= i < 3 * 288 + 110 else 3 + (i % 3)
             w.writerow([(start + timedelta(minutes=5 * i)).strftime("%Y-%m-%d %H:%M:%S"), value])
+    return path
+
+
+def test_backtest_writes_one_row_per_bucket(alert_run, tmp_path):
+    series = burst_series(tmp_path / "series.csv")
     out = tmp_path / "alerts.csv"
     result = alert_run("alerts", "backtest", str(series), "--out", str(out))
     assert result.exit_code == 0, result.output
@@ -143,14 +148,7 @@ def test_backtest_writes_one_row_per_bucket(alert_run, tmp_path):
 
 
 def test_backtest_uses_the_configured_spike_settings(run, tmp_path):
-    series = tmp_path / "series.csv"
-    start = datetime(2026, 1, 5, tzinfo=UTC)
-    with series.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["timestamp", "value"])
-        for i in range(4 * 288):
-            value = 40 if 3 * 288 + 100 <= i < 3 * 288 + 110 else 3 + (i % 3)
-            w.writerow([(start + timedelta(minutes=5 * i)).strftime("%Y-%m-%d %H:%M:%S"), value])
+    series = burst_series(tmp_path / "series.csv")
     # A rule that needs a thousand mentions in a window: the same burst no longer alerts.
     with open(tmp_path / "yuqing.toml", "a", encoding="utf-8") as f:
         f.write(
