@@ -72,6 +72,13 @@ class AlertEngine:
 
     # -- signals ------------------------------------------------------------------------------
 
+    def _news(self, query, *args, **kwargs):
+        """An aggregates window query over this store, with the engine's late-arrival allowance
+        and, in a replay, its memory of news matches."""
+        return query(
+            self.store, *args, late_arrival=self.late_arrival, memory=self.memory, **kwargs
+        )
+
     def collect_signals(self, now: datetime) -> list[Signal]:
         signals: list[Signal] = []
         for rule in self.rules:
@@ -99,21 +106,17 @@ class AlertEngine:
     def _check_negative_share(self, rule: Rule, topics: list[str], now: datetime) -> list[Signal]:
         opts = rule.options
         window_start = now - timedelta(minutes=opts.window_minutes)
-        window = aggregates.topic_totals(
-            self.store,
+        window = self._news(
+            aggregates.topic_totals,
             window_start,
             now,
             topics=topics,
-            late_arrival=self.late_arrival,
-            memory=self.memory,
         )
-        baseline = aggregates.topic_totals(
-            self.store,
+        baseline = self._news(
+            aggregates.topic_totals,
             window_start - timedelta(days=opts.baseline_days),
             window_start,
             topics=topics,
-            late_arrival=self.late_arrival,
-            memory=self.memory,
         )
         found = []
         for topic in topics:
@@ -131,14 +134,12 @@ class AlertEngine:
 
     def _check_viral_post(self, rule: Rule, topics: list[str], now: datetime) -> list[Signal]:
         opts = rule.options
-        candidates = aggregates.negative_mentions_published(
-            self.store,
+        candidates = self._news(
+            aggregates.negative_mentions_published,
             now - timedelta(hours=opts.window_hours),
             now,
             topics=topics,
             min_engagement=opts.min_engagement,
-            late_arrival=self.late_arrival,
-            memory=self.memory,
         )
         every = [m for posts in candidates.values() for m in posts]
         rates = aggregates.velocities(
@@ -153,14 +154,12 @@ class AlertEngine:
 
     def _check_influencer_post(self, rule: Rule, topics: list[str], now: datetime) -> list[Signal]:
         opts = rule.options
-        recent = aggregates.recent_mentions(
-            self.store,
+        recent = self._news(
+            aggregates.recent_mentions,
             now - timedelta(minutes=opts.window_minutes),
             now,
             topics=topics,
             sentiment="negative",
-            late_arrival=self.late_arrival,
-            memory=self.memory,
         )
         found = []
         for topic, posts in recent.items():
@@ -181,13 +180,11 @@ class AlertEngine:
 
     def _check_crisis_words(self, rule: Rule, topics: list[str], now: datetime) -> list[Signal]:
         opts = rule.options
-        recent = aggregates.recent_mentions(
-            self.store,
+        recent = self._news(
+            aggregates.recent_mentions,
             now - timedelta(minutes=opts.window_minutes),
             now,
             topics=topics,
-            late_arrival=self.late_arrival,
-            memory=self.memory,
         )
         found = []
         for topic, posts in recent.items():
