@@ -34,18 +34,8 @@ SPIDERS: dict[str, type[MentionSpider]] = {
     "news": NewsSpider,
 }
 
-# Page kind -> callback, per spider. The first kind is the default.
-KINDS: dict[str, dict[str, str]] = {
-    "weibo": {
-        "search": "parse_search",
-        "status": "parse_status",
-        "detail": "parse_detail",
-        "comments": "parse_comments",
-    },
-    "tieba": {"thread": "parse_thread", "list": "parse_forum", "search": "parse_search"},
-    "discuz": {"thread": "parse_thread", "list": "parse_board"},
-    "news": {"article": "parse_article", "feed": "parse_feed"},
-}
+# Page kind -> callback, per spider (each spider's ``page_kinds``). The first kind is the default.
+KINDS: dict[str, dict[str, str]] = {name: cls.page_kinds for name, cls in SPIDERS.items()}
 ALL_KINDS = tuple(dict.fromkeys(kind for kinds in KINDS.values() for kind in kinds))
 
 # Where a page "came from" when none is given: the spider's default site.

@@ -23,6 +23,9 @@ ITEM_PIPELINES = {
     "pipeline.store.StorePipeline": 900,
 }
 
+# A page that parses to nothing is a failure, not an empty result (crawlers/page_guard.py).
+SPIDER_MIDDLEWARES = {"crawlers.page_guard.PageGuardMiddleware": 950}
+
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.useragent.UserAgentMiddleware": None,
     "crawlers.middlewares.RotatingUserAgentMiddleware": 500,
@@ -40,6 +43,12 @@ YUQING_CRAWL_RUN_ID = 0
 YUQING_CLOCK = None
 # True ignores the stored watermarks: a full crawl (up to CRAWL_MAX_PAGES).
 CRAWL_FULL = False
+
+# Copies of pages that parsed to nothing: <dir>/<spider>/<run>/, a few per run, newest runs.
+YUQING_PAGES_DIR = "var/pages"
+YUQING_PAGES_PER_RUN = 5
+YUQING_PAGES_KEEP_RUNS = 20
+YUQING_PAGES_MAX_BYTES = 2_000_000
 
 # Every site's base URL is a setting, so the same spiders run against a replica or a mirror.
 WEIBO_BASE_URL = "https://m.weibo.cn"

@@ -182,6 +182,11 @@ class CrawlConfig(_Strict):
     hot_refresh_limit: int = Field(
         20, ge=0, description="negative posts the hot-post re-crawl refreshes each time; 0 = off"
     )
+    pages_dir: Path = Field(
+        Path("var/pages"), description="copies of pages that parsed to nothing, per spider and run"
+    )
+    pages_per_run: int = Field(5, ge=0, description="page copies kept per run; 0 = none")
+    pages_keep_runs: int = Field(20, ge=1, description="run folders kept per spider")
 
     _cron = field_validator("default_schedule")(lambda cls, v: _check_cron(v))
 

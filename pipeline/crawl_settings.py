@@ -52,6 +52,9 @@ class ConfigSettingsAddon:
             "TIEBA_FORUMS": crawl.tieba_forums,
             "DISCUZ_FORUMS": [forum.model_dump() for forum in crawl.discuz],
             "NEWS_FEEDS": [feed.model_dump() for feed in crawl.news],
+            "YUQING_PAGES_DIR": str(crawl.pages_dir),
+            "YUQING_PAGES_PER_RUN": crawl.pages_per_run,
+            "YUQING_PAGES_KEEP_RUNS": crawl.pages_keep_runs,
         }
         if crawl.user_agents:
             values["USER_AGENT_LIST"] = crawl.user_agents

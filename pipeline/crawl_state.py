@@ -20,7 +20,7 @@ from scrapy.exceptions import NotConfigured
 from pipeline.config import config_for_crawler
 from storage.crawl_state import advance_watermarks, load_watermarks
 from storage.db import Store
-from storage.runs import finish_run, start_run
+from storage.runs import finish_run, items_before, start_run
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,26 @@ def summarise_stats(stats: dict[str, Any]) -> dict[str, Any]:
         for key, n in plain.items()
         if key.startswith("yuqing/field/")
     }
-    return {"dropped": dropped, "errors": errors, "field_problems": fields, "scrapy": plain}
+    parse_failed = {
+        key.removeprefix("yuqing/parse_failed/"): n
+        for key, n in plain.items()
+        if key.startswith("yuqing/parse_failed/")
+    }
+    return {
+        "dropped": dropped,
+        "errors": errors,
+        "field_problems": fields,
+        "parse_failed": parse_failed,
+        "scrapy": plain,
+    }
+
+
+def layout_message(failures: list[tuple[str, str, str | None]]) -> str:
+    """The run's message when pages parsed to nothing: the first page's kind and URL."""
+    kind, url, saved = failures[0]
+    more = f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""
+    kept = f"; copy in {saved}" if saved else ""
+    return f"page layout changed? {kind} page {url} gave none of its entries{more}{kept}"
 
 
 class CrawlStateExtension:
@@ -82,6 +101,7 @@ class CrawlStateExtension:
         run_id = settings.getint("YUQING_CRAWL_RUN_ID") or start_run(
             store, spider.name, spider.topic
         )
+        spider.run_id = run_id
         if not settings.getbool("CRAWL_FULL"):
             spider.watermarks = load_watermarks(store, spider.name, spider.topic)
         if spider.watermarks:
@@ -119,6 +139,13 @@ class CrawlStateExtension:
             message = f"stopped: {reason}"
         if message is None and incomplete:
             message = "incomplete: " + ", ".join(f"{n} ({why})" for n, why in incomplete.items())
+        if spider.layout_failures:
+            status = "failed"
+            message = "; ".join(filter(None, [layout_message(spider.layout_failures), message]))
+        elif status == "finished" and (empty := self._empty_run(spider, stats)):
+            status, message = "failed", empty
+            self.crawler.stats.inc_value("yuqing/parse_failed/run")
+            stats = self.crawler.stats.get_stats()
         summary = summarise_stats(stats)
         summary["close_reason"] = reason
         summary["streams"] = {
@@ -135,7 +162,7 @@ class CrawlStateExtension:
             n
             for key, n in summary["errors"].items()
             if key.startswith(("gave_up/", "parse/")) or key in ("cookie_expired",)
-        )
+        ) + sum(summary["parse_failed"].values())
         finish_run(
             self.store,
             self.run_id,
@@ -147,3 +174,19 @@ class CrawlStateExtension:
             stats=summary,
         )
         log.info("crawl run %d: %s%s", self.run_id, status, f" ({message})" if message else "")
+
+    def _empty_run(self, spider, stats: dict[str, Any]) -> str | None:
+        """A message when every page came back empty although this source's previous runs
+        stored items (a site that now answers "nothing here" to everything); else None."""
+        pages = stats.get("response_received_count", 0)
+        if not pages or stats.get("item_scraped_count") or stats.get("yuqing/found"):
+            return None
+        if not getattr(spider, "expects_entries", True):
+            return None
+        before = items_before(self.store, spider.name, spider.topic, self.run_id)
+        if not before:
+            return None
+        return (
+            f"page layout changed? no entries on any of {pages} page(s), "
+            f"though the previous runs stored {before} item(s)"
+        )

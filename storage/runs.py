@@ -59,3 +59,21 @@ def get_run(store: Store, run_id: int) -> dict[str, Any]:
         if run is None:
             raise KeyError(f"no crawl run {run_id}")
         return {c.name: getattr(run, c.name) for c in CrawlRun.__table__.columns}
+
+
+def items_before(store: Store, spider: str, topic: str | None, run_id: int, runs: int = 3) -> int:
+    """Items stored by the last ``runs`` completed runs of one source before ``run_id``: the
+    yardstick for "this run found nothing, though the source used to give items"."""
+    with store.session() as session:
+        found = session.scalars(
+            select(CrawlRun.items)
+            .where(
+                CrawlRun.spider == spider,
+                CrawlRun.topic.is_(None) if topic is None else CrawlRun.topic == topic,
+                CrawlRun.id < run_id,
+                CrawlRun.status.in_(("finished", "partial")),
+            )
+            .order_by(CrawlRun.id.desc())
+            .limit(runs)
+        ).all()
+    return sum(n or 0 for n in found)

@@ -42,6 +42,13 @@ class MentionSpider(scrapy.Spider):
     # Set by crawlers.redis_scheduler when processes share this crawl: "member" while others
     # may carry on with its streams, "last" when its progress is the whole round's.
     shared_round: str | None = None
+    # Page kind -> callback name; the first is the default kind of ``yuqing parse-page``. A
+    # page of one of these kinds that shows none of its entries is a parse failure
+    # (crawlers/page_guard.py), unless the callback says the site itself showed it empty.
+    page_kinds: dict[str, str] = {}
+    # False for runs that may rightly find nothing (re-reading given posts that may be gone):
+    # an all-empty run is then not taken for a layout change.
+    expects_entries = True
 
     def __init__(self, topic: str | None = None, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -50,6 +57,10 @@ class MentionSpider(scrapy.Spider):
         self.watermarks: dict[str, datetime] = {}
         self.progress: dict[str, StreamProgress] = {}
         self.close_message: str | None = None
+        # Pages that parsed to nothing: (kind, url, saved copy or None), see page_guard.
+        self.layout_failures: list[tuple[str, str, str | None]] = []
+        # The crawl_run id, set by the crawl-state extension (names the saved-page folder).
+        self.run_id: int | None = None
 
     def _set_crawler(self, crawler) -> None:
         super()._set_crawler(crawler)
@@ -169,6 +180,21 @@ class MentionSpider(scrapy.Spider):
             progress = self.stream(stream)
             progress.failed = progress.failed or kind
 
+    # -- what a page showed (read by crawlers/page_guard.py) -----------------------------------
+
+    @staticmethod
+    def found(response, n: int = 1) -> None:
+        """The page showed ``n`` entries of its kind (posts, threads, articles), whether or not
+        they become items (already stored, pinned, filtered). Items yielded count by themselves:
+        call this for entries a callback recognised but does not yield."""
+        response.meta["yuqing_found"] = response.meta.get("yuqing_found", 0) + n
+
+    @staticmethod
+    def shown_empty(response, why: str) -> None:
+        """The site itself says the page is empty ("这里还没有内容", a search with no results):
+        an empty answer, not a layout the parser no longer understands."""
+        response.meta["yuqing_empty"] = why
+
     # -- errors -------------------------------------------------------------------------------
 
     def field_problem(self, name: str) -> None:
@@ -200,6 +226,7 @@ class MentionSpider(scrapy.Spider):
         hole; with a ``close_reason`` the run also ends, with a message saying what happened
         (a block rarely lifts within one run)."""
         self.crawler.stats.inc_value(f"yuqing/errors/{reason}")
+        response.meta["yuqing_unusable"] = reason
         retry = get_retry_request(
             self.original_request(response),
             spider=self,
@@ -208,6 +235,8 @@ class MentionSpider(scrapy.Spider):
         )
         if retry is not None:
             return [retry]
+        # Given up: counted with the run's errors like a request that failed outright.
+        self.crawler.stats.inc_value(f"yuqing/errors/gave_up/{reason}")
         self.stream_failed(response.meta.get("stream"), reason)
         self.logger.error("%s at %s after %d retries", reason, response.url, self.max_block_retries)
         if close_reason:

@@ -72,6 +72,7 @@ LAYOUTS = {
 class DiscuzSpider(MentionSpider):
     name = "discuz"
     platform = "discuz"
+    page_kinds = {"thread": "parse_thread", "list": "parse_board"}
 
     def setup(self) -> None:
         super().setup()
@@ -130,7 +131,11 @@ class DiscuzSpider(MentionSpider):
         self.crawler.stats.inc_value("yuqing/pages/board")
         times = []
         # Only normal threads: sticky ones (stickthread_) sit on top whatever their age.
-        for row in response.css("tbody[id^=normalthread_]"):
+        rows = response.css("tbody[id^=normalthread_]")
+        self.found(response, len(rows))
+        if not rows and "尚无主题" in response.text:  # "本版块或指定的范围内尚无主题"
+            self.shown_empty(response, "no threads")
+        for row in rows:
             tid = _TID.search(row.attrib["id"]).group(1)
             if not row.css(layout.title):
                 self.field_problem("board/title")
@@ -168,6 +173,7 @@ class DiscuzSpider(MentionSpider):
             response.css("#thread_subject::text, #threadtitle h1::text").get("").split()
         )
         bodies = response.css("td[id^=postmessage_]")
+        self.found(response, len(bodies))
         if not bodies:
             self.field_problem("thread/no_posts")
         for index, body in enumerate(bodies):

@@ -146,6 +146,7 @@ def post_id_for(url: str) -> str:
 class NewsSpider(MentionSpider):
     name = "news"
     platform = "news"
+    page_kinds = {"article": "parse_article", "feed": "parse_feed"}
 
     def setup(self) -> None:
         super().setup()
@@ -172,6 +173,9 @@ class NewsSpider(MentionSpider):
             yield from self.retry_or_close(response, "news/bad_feed", close_reason=None)
             return
         self.crawler.stats.inc_value("yuqing/pages/feed")
+        self.found(response, len(parsed.entries))
+        if not parsed.entries and parsed.get("feed", {}).get("title"):
+            self.shown_empty(response, "feed has no entries")
         times = []
         for entry in parsed.entries:
             link = entry.get("link")

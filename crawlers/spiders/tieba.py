@@ -68,6 +68,7 @@ def is_truncated(response) -> bool:
 class TiebaSpider(MentionSpider):
     name = "tieba"
     platform = "tieba"
+    page_kinds = {"thread": "parse_thread", "list": "parse_forum", "search": "parse_search"}
 
     def setup(self) -> None:
         super().setup()
@@ -143,7 +144,11 @@ class TiebaSpider(MentionSpider):
             return
         self.crawler.stats.inc_value("yuqing/pages/search")
         times, threads = [], {}
-        for result in response.css("div.s_post"):
+        results = response.css("div.s_post")
+        self.found(response, len(results))
+        if not results and "没有找到" in " ".join(response.css("body *::text").getall()):
+            self.shown_empty(response, "no results")
+        for result in results:
             href = result.css("span.p_title a::attr(href)").get("")
             tid = _TID.search(href)
             try:
@@ -185,7 +190,9 @@ class TiebaSpider(MentionSpider):
         self.crawler.stats.inc_value("yuqing/pages/forum")
         times = []
         blocks = self.bigpipe(response)
-        for row in self.thread_rows(response, blocks):
+        rows = self.thread_rows(response, blocks)
+        self.found(response, len(rows))
+        for row in rows:
             try:
                 field = json.loads(row.attrib.get("data-field", ""))
             except ValueError:
@@ -236,7 +243,11 @@ class TiebaSpider(MentionSpider):
         # The page's count is as fresh as the list's; the list's serves when the page lacks it.
         replies = self.reply_count(response)
         replies = reply_num if replies is None else replies
-        for post in response.css("div.l_post"):
+        posts = response.css("div.l_post")
+        # The empty placeholder floor (data-field "{}") is not an entry.
+        placeholders = sum(post.attrib.get("data-field", "").strip() == "{}" for post in posts)
+        self.found(response, len(posts) - placeholders)
+        for post in posts:
             item = self.post_item(post, tid, title, forum, first_pid, stream)
             if item is None:
                 continue

@@ -64,12 +64,22 @@ def links_in(html: str) -> list[str]:
 class WeiboSpider(MentionSpider):
     name = "weibo"
     platform = "weibo"
+    page_kinds = {
+        "search": "parse_search",
+        "status": "parse_status",
+        "detail": "parse_detail",
+        "comments": "parse_comments",
+    }
     topic_required = True
 
     def __init__(self, topic: str | None = None, refresh: str | None = None, *args, **kwargs):
         super().__init__(topic, *args, **kwargs)
         # Post ids to re-read instead of searching: "ID1,ID2" (Scrapy's -a passes strings).
         self.refresh_ids = [i.strip() for i in (refresh or "").split(",") if i.strip()]
+
+    @property
+    def expects_entries(self) -> bool:
+        return not self.refresh_ids
 
     def setup(self) -> None:
         super().setup()
@@ -163,13 +173,18 @@ class WeiboSpider(MentionSpider):
             return
         if data.get("ok") != 1:
             if data.get("msg") in _EMPTY_MESSAGES or data.get("msg", "").startswith("这里还没有"):
+                self.shown_empty(response, data["msg"])
                 self.page_done(term, [], has_next=False)
                 return
             yield from self.retry_or_close(response, f"weibo/not_ok/{data.get('ok')}")
             return
         cards = (data.get("data") or {}).get("cards") or []
+        if not cards:  # past the last page the API answers ok: 1 with no cards
+            self.shown_empty(response, "no cards")
+        mblogs = self.mblogs(cards)
+        self.found(response, len(mblogs))
         times = []
-        for mblog in self.mblogs(cards):
+        for mblog in mblogs:
             try:
                 published = parse_weibo_time(mblog.get("created_at", ""), self.now())
             except ValueError:
@@ -194,6 +209,7 @@ class WeiboSpider(MentionSpider):
             if any(word in str(data.get("msg") or "") for word in _GONE_MESSAGES):
                 # Deleted since we stored it: what we observed stays, there is nothing newer.
                 self.field_problem("refresh_gone")
+                self.shown_empty(response, "deleted")
                 return
             yield from self.retry_or_close(response, f"weibo/not_ok/{data.get('ok')}")
             return
@@ -324,6 +340,7 @@ class WeiboSpider(MentionSpider):
         if status is None and any(word in response.text for word in _GONE_MESSAGES):
             # Deleted (or hidden) between the search and now: nothing left to store.
             self.field_problem("detail_gone")
+            self.shown_empty(response, "deleted")
             return
         if not isinstance(status, dict) or not status.get("text"):
             yield from self.retry_or_close(response, "weibo/detail_unreadable")
@@ -362,12 +379,17 @@ class WeiboSpider(MentionSpider):
             return
         if data.get("ok") != 1:
             if data.get("msg") in _EMPTY_MESSAGES:
+                self.shown_empty(response, data["msg"])
                 return
             yield from self.retry_or_close(response, f"weibo/not_ok/{data.get('ok')}")
             return
         body = data.get("data") or {}
         self.crawler.stats.inc_value("yuqing/pages/comments")
-        for comment in body.get("data") or []:
+        comments = body.get("data") or []
+        if not comments:
+            self.shown_empty(response, "no comments")
+        self.found(response, len(comments))
+        for comment in comments:
             item = self.comment_item(comment, post)
             if item:
                 yield item

@@ -58,6 +58,7 @@ class CrawlHarness:
         self.replica = replica
         self.db_url = f"sqlite:///{tmp_path / 'yuqing.db'}"
         self.config_path = tmp_path / "yuqing.toml"
+        self.pages_dir = tmp_path / "pages"
         self.configure()
 
     def configure(self, crawl: str = "") -> None:
@@ -65,7 +66,8 @@ class CrawlHarness:
         base = self.replica.base_url
         self.config_path.write_text(
             f'[storage]\nurl = "{self.db_url}"\n{TOPICS}\n'
-            f'[crawl]\nbase_urls = {{ weibo = "{base}", tieba = "{base}" }}\n{crawl}\n',
+            f'[crawl]\nbase_urls = {{ weibo = "{base}", tieba = "{base}" }}\n'
+            f'pages_dir = "{self.pages_dir}"\n{crawl}\n',
             encoding="utf-8",
         )
 

@@ -97,6 +97,11 @@ class TiebaSite:
 </div>"""
             for t, p in chunk
         )
+        if not chunk:  # the site's own "nothing found" notice
+            results = (
+                '<div class="s_noresult">抱歉，没有找到与“<em>'
+                f"{html.escape(word)}</em>”相关的结果。</div>"
+            )
         more = start + self.search_page_size < len(hits)
         pager = f'<a href="/f/search/res?qw={word}&pn={page + 1}" class="next">下一页&gt;</a>'
         return Page(
