@@ -6,8 +6,10 @@ Run (about two minutes, most of it SnowNLP)::
 
     .venv/bin/python bench/nlp_sentiment.py [--data ../shared/data/sentiment] [--no-write]
 
-The process pins itself to one CPU, so "posts per second" is single-core. Accuracy comes from
-the same code as ``yuqing nlp eval FILE.csv --engine NAME --json``.
+The process pins itself to one CPU, so "posts per second" is single-core. Posts are scored
+through the analyser ingest builds for ``--config`` (default: the example config's topics, whose
+words go into the segmenter's user dictionary), the same code as
+``yuqing nlp eval FILE.csv --engine NAME --json``.
 """
 
 from __future__ import annotations
@@ -29,11 +31,13 @@ sys.path.insert(0, str(ROOT))
 
 from bench.machine import machine  # noqa: E402
 from bench.nlp_causes import LABELLED, per_cause  # noqa: E402
+from nlp.analysis import prepare  # noqa: E402
 from nlp.causes import CauseClassifier  # noqa: E402
-from nlp.clean import clean, opinion_text  # noqa: E402
 from nlp.evaluate import evaluate, read_labelled_csv, score_posts  # noqa: E402
-from nlp.segment import Segmenter  # noqa: E402
-from nlp.sentiment import analyse, get_engine  # noqa: E402
+from pipeline.cli_nlp import ingest_analyser  # noqa: E402
+from pipeline.config import load_config  # noqa: E402
+
+EXAMPLE_CONFIG = ROOT / "pipeline" / "yuqing.example.toml"
 
 EVAL_FILES = ("smp2020_usual_eval.csv", "smp2020_virus_eval.csv")
 THROUGHPUT_FILES = ("smp2020_usual_train.csv", "smp2020_virus_train.csv")
@@ -67,32 +71,30 @@ TRIED = [
 BEGIN, END = "<!-- nlp-benchmarks:begin -->", "<!-- nlp-benchmarks:end -->"
 
 
-def throughput(raw: list[str], engine, rounds: int = 3) -> dict:
+def throughput(raw: list[str], analyser, rounds: int = 3) -> dict:
     """Best and median posts/s of clean + segment + score over ``raw`` in batches of 1,000."""
-    segmenter = Segmenter()
-    score_posts(raw[:1000], engine, segmenter)  # warm up: dictionary load, first allocations
+    score_posts(raw[:1000], analyser)  # warm up: dictionary load, first allocations
     runs = []
     for _ in range(rounds):
         started = time.perf_counter()
-        score_posts(raw, engine, segmenter)
+        score_posts(raw, analyser)
         runs.append(len(raw) / (time.perf_counter() - started))
     return {"best": max(runs), "median": statistics.median(runs)}
 
 
-def stage_costs(raw: list[str], engine) -> dict:
+def stage_costs(raw: list[str], analyser) -> dict:
     """Microseconds per post of each stage, and of segmenting with jieba instead of rjieba."""
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
-    segmenter = Segmenter()
-    segmenter.cut("预热")
+    analyser.segmenter.cut("预热")
     started = time.perf_counter()
-    texts = [opinion_text(clean(t)) for t in raw]
+    texts = [prepare(t) for t in raw]
     cleaned = time.perf_counter()
-    tokens = segmenter.cut_many(texts)
+    tokens = analyser.segmenter.cut_many(texts)
     segmented = time.perf_counter()
     for i in range(0, len(texts), 1000):
-        analyse(texts[i : i + 1000], engine, tokens=tokens[i : i + 1000])
+        analyser.sentiments(texts[i : i + 1000], cleaned=True, tokens=tokens[i : i + 1000])
     scored = time.perf_counter()
     reference = jieba.Tokenizer()
     reference.initialize()
@@ -109,7 +111,7 @@ def stage_costs(raw: list[str], engine) -> dict:
     }
 
 
-def run(data: Path) -> dict:
+def run(data: Path, config_path: Path) -> dict:
     results: dict = {"machine": machine(), "date": datetime.now(UTC).date().isoformat()}
     try:
         results["commit"] = subprocess.run(
@@ -117,18 +119,22 @@ def run(data: Path) -> dict:
         ).stdout.strip()
     except OSError:
         results["commit"] = "?"
+    config = load_config(config_path)
+    results["config"] = str(
+        config_path.relative_to(ROOT) if config_path.is_relative_to(ROOT) else config_path
+    )
     accuracy = {}
     for name in EVAL_FILES:
         labelled = read_labelled_csv(data / name)
         for engine_name in ("weibo", "snownlp"):
             print(f"evaluating {engine_name} on {name} ...", file=sys.stderr)
-            result = evaluate(labelled, get_engine(engine_name))
+            result = evaluate(labelled, ingest_analyser(config, engine_name))
             accuracy[f"{engine_name}:{name}"] = result.summary() | {"confusion": result.confusion}
     results["accuracy"] = accuracy
     raw = []
     for name in THROUGHPUT_FILES:
         raw += read_labelled_csv(data / name).texts
-    weibo = get_engine("weibo")
+    weibo = ingest_analyser(config, "weibo")
     print(f"throughput on {len(raw)} posts ...", file=sys.stderr)
     results["throughput"] = {"posts": len(raw), **throughput(raw, weibo)}
     results["stages"] = stage_costs(raw, weibo)
@@ -244,12 +250,15 @@ def write_section(path: Path, section: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "sentiment")
+    parser.add_argument(
+        "--config", type=Path, default=EXAMPLE_CONFIG, help="whose topics make the user dictionary"
+    )
     parser.add_argument("--cpu", type=int, default=0, help="CPU to pin to")
     parser.add_argument("--no-write", action="store_true", help="Print, do not touch the docs.")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {args.cpu})
-    results = run(args.data)
+    results = run(args.data, args.config)
     print(json.dumps(results, ensure_ascii=False, indent=1))
     section = markdown(results)
     if args.no_write:

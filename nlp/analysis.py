@@ -1,5 +1,10 @@
 """Everything the pipeline wants to know about a batch of posts, from one segmentation:
-sentiment, complaint cause (negative posts only) and keywords."""
+sentiment, complaint cause (negative posts only) and keywords.
+
+:meth:`PostAnalyser.sentiments` is the one sentiment path: ingest (through :meth:`analyse`),
+``yuqing nlp eval`` and ``bench/nlp_sentiment.py`` all call it, so a published score is the
+score a stored mention gets.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,13 @@ from dataclasses import asdict, dataclass, field
 from nlp.causes import CauseClassifier
 from nlp.clean import clean, opinion_text
 from nlp.segment import Segmenter
-from nlp.sentiment import SentimentEngine, analyse
+from nlp.sentiment import Sentiment, SentimentEngine, analyse
+
+
+def prepare(raw: str) -> str:
+    """A raw post as ingest scores it: cleaned (pipeline/normalise.py), then joined with the
+    repost chain it passes on (pipeline/enrich.py ``scoring_text``, for a post without title)."""
+    return opinion_text(clean(raw))
 
 
 @dataclass
@@ -35,20 +46,35 @@ class PostAnalyser:
         keywords_per_post: int = 5,
     ):
         self.engine = engine
-        self.segmenter = Segmenter(user_words)
+        # Kept so a test can check that eval and ingest build the same dictionary.
+        self.user_words = tuple(sorted(set(user_words)))
+        self.segmenter = Segmenter(self.user_words)
         self.causes = CauseClassifier(cause_lexicon)
         self.negative_below = negative_below
         self.positive_above = positive_above
         self.keywords_per_post = keywords_per_post
 
+    def sentiments(
+        self,
+        texts: Sequence[str],
+        *,
+        cleaned: bool = False,
+        tokens: Sequence[Sequence[str]] | None = None,
+    ) -> list[Sentiment]:
+        """Sentiment of a batch; raw posts are prepared as ingest prepares them unless
+        ``cleaned`` says they are; ``tokens`` (this analyser's segmentation) saves cutting."""
+        if not cleaned:
+            texts = [prepare(t) for t in texts]
+        if tokens is None:
+            tokens = self.segmenter.cut_many(texts)
+        return analyse(texts, self.engine, self.negative_below, self.positive_above, tokens=tokens)
+
     def analyse(self, texts: Sequence[str], *, cleaned: bool = False) -> list[PostAnalysis]:
         """Analyse a batch; raw posts are cleaned first unless ``cleaned`` says they are."""
         if not cleaned:
-            texts = [opinion_text(clean(t)) for t in texts]
+            texts = [prepare(t) for t in texts]
         tokens = self.segmenter.cut_many(texts)
-        sentiments = analyse(
-            texts, self.engine, self.negative_below, self.positive_above, tokens=tokens
-        )
+        sentiments = self.sentiments(texts, cleaned=True, tokens=tokens)
         results = []
         for text, words, sentiment in zip(texts, tokens, sentiments, strict=True):
             # A cause explains a complaint; positive and neutral posts have none.

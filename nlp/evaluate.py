@@ -1,5 +1,9 @@
-"""Evaluating a sentiment engine on a labelled CSV: macro-F1 (binary and three-class), accuracy,
+"""Evaluating sentiment on a labelled CSV: macro-F1 (binary and three-class), accuracy,
 confusion matrix and throughput of the whole clean + segment + score path.
+
+Scoring goes through :meth:`nlp.analysis.PostAnalyser.sentiments`, the path ingest uses (same
+cleaning, same segmenter with the configured topics' user dictionary, same engine): build the
+analyser the way ingest does (``pipeline.cli_nlp.ingest_analyser``) to measure what ships.
 
 The CSV has ``text`` and ``polarity`` columns (positive, negative or neutral; rows with an empty
 polarity are skipped), as in the SMP2020-EWECT files. Binary macro-F1 is computed on the rows
@@ -13,10 +17,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from nlp.clean import clean, opinion_text
-from nlp.segment import Segmenter
-from nlp.sentiment import LABELS, SentimentEngine, analyse
+from nlp.sentiment import LABELS
+
+if TYPE_CHECKING:
+    from nlp.analysis import PostAnalyser
 
 BATCH = 1000
 
@@ -59,20 +65,11 @@ def macro_f1(gold: Sequence[str], predicted: Sequence[str], classes: Sequence[st
     return sum(scores) / len(scores)
 
 
-def score_posts(
-    raw_texts: Sequence[str],
-    engine: SentimentEngine,
-    segmenter: Segmenter,
-    negative_below: float = 0.4,
-    positive_above: float = 0.6,
-    batch: int = BATCH,
-):
-    """The production path on raw posts, in batches: clean, segment, score."""
+def score_posts(raw_texts: Sequence[str], analyser: PostAnalyser, batch: int = BATCH):
+    """Raw posts scored as ingest scores them, in batches of ``batch``."""
     results = []
     for start in range(0, len(raw_texts), batch):
-        texts = [opinion_text(clean(t)) for t in raw_texts[start : start + batch]]
-        tokens = segmenter.cut_many(texts)
-        results.extend(analyse(texts, engine, negative_below, positive_above, tokens=tokens))
+        results.extend(analyser.sentiments(raw_texts[start : start + batch]))
     return results
 
 
@@ -97,17 +94,11 @@ class Evaluation:
         }
 
 
-def evaluate(
-    data: Labelled,
-    engine: SentimentEngine,
-    negative_below: float = 0.4,
-    positive_above: float = 0.6,
-) -> Evaluation:
-    segmenter = Segmenter()
+def evaluate(data: Labelled, analyser: PostAnalyser) -> Evaluation:
     # Keep one-off costs (dictionary and model loading, first allocations) out of the timing.
-    score_posts(data.texts[:100], engine, segmenter, negative_below, positive_above)
+    score_posts(data.texts[:100], analyser)
     started = time.perf_counter()
-    results = score_posts(data.texts, engine, segmenter, negative_below, positive_above)
+    results = score_posts(data.texts, analyser)
     elapsed = time.perf_counter() - started
     predicted = [r.label for r in results]
     gold = data.labels

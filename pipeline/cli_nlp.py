@@ -10,16 +10,26 @@ import click
 from nlp.sentiment import ENGINE_NAMES, LABELS
 
 
-def _engine(app, name: str | None, model: Path | None):
-    from nlp.sentiment import get_engine
+def ingest_analyser(config, engine: str | None = None, model: Path | None = None):
+    """The :class:`nlp.analysis.PostAnalyser` ingest builds for ``config`` (the same object:
+    ingest's own :class:`pipeline.enrich.Enricher` builds it), optionally with another engine
+    or model. Eval, score and the benchmark use it so they measure what ships."""
+    from pipeline.enrich import Enricher
 
-    nlp = app.config.nlp
-    name = name or nlp.sentiment_engine
+    nlp = config.nlp
+    name = engine or nlp.sentiment_engine
     # The configured model belongs to the configured engine; another engine gets its default.
     if model is None and name == nlp.sentiment_engine:
         model = nlp.sentiment_model
+    chosen = config.model_copy(
+        update={"nlp": nlp.model_copy(update={"sentiment_engine": name, "sentiment_model": model})}
+    )
+    return Enricher(chosen, recent_posts=lambda: []).analyser
+
+
+def _analyser(app, engine: str | None, model: Path | None):
     try:
-        return get_engine(name, model)
+        return ingest_analyser(app.config, engine, model)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -57,17 +67,7 @@ def nlp_score(app, texts, engine, model, as_json) -> None:
     Example:
         yuqing nlp score "快递三天了还没到，客服也不回" "新品很好喝[赞]"
     """
-    from nlp.analysis import PostAnalyser
-
-    config = app.config
-    analyser = PostAnalyser(
-        _engine(app, engine, model),
-        user_words=[w for t in config.topics for w in (*t.keywords.any, *t.keywords.must, t.name)],
-        cause_lexicon=config.nlp.causes,
-        negative_below=config.nlp.negative_below,
-        positive_above=config.nlp.positive_above,
-        keywords_per_post=config.nlp.keywords_per_mention,
-    )
+    analyser = _analyser(app, engine, model)
     for text, result in zip(texts, analyser.analyse(list(texts)), strict=True):
         if as_json:
             click.echo(json.dumps({"text": text, **result.as_dict()}, ensure_ascii=False))
@@ -87,9 +87,10 @@ def nlp_score(app, texts, engine, model, as_json) -> None:
 def nlp_eval(app, file, engine, model, as_json) -> None:
     """Evaluate a sentiment engine on a labelled CSV (columns text, polarity).
 
-    Prints n, binary macro-F1 (positive vs negative rows), three-class macro-F1, accuracy, the
-    confusion matrix and posts per second of clean + segment + score. Rows with an empty
-    polarity are skipped.
+    Posts are cleaned, segmented (with the configured topics' user dictionary) and scored
+    exactly as ingest does. Prints n, binary macro-F1 (positive vs negative rows), three-class
+    macro-F1, accuracy, the confusion matrix and posts per second of clean + segment + score.
+    Rows with an empty polarity are skipped.
 
     \b
     Example:
@@ -101,13 +102,12 @@ def nlp_eval(app, file, engine, model, as_json) -> None:
         data = read_labelled_csv(file)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    chosen = _engine(app, engine, model)
-    nlp = app.config.nlp
-    result = evaluate(data, chosen, nlp.negative_below, nlp.positive_above)
+    analyser = _analyser(app, engine, model)
+    result = evaluate(data, analyser)
     if as_json:
         click.echo(json.dumps(result.summary()))
         return
-    click.echo(f"{file}: engine {chosen.name}, {result.n} rows ({result.skipped} skipped)")
+    click.echo(f"{file}: engine {analyser.engine.name}, {result.n} rows ({result.skipped} skipped)")
     for key, value in result.summary().items():
         click.echo(f"  {key}: {value}")
     click.echo("  confusion (rows: gold, columns: predicted):")

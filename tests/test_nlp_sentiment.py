@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from nlp.evaluate import evaluate, macro_f1, read_labelled_csv
+from nlp.analysis import PostAnalyser
+from nlp.evaluate import evaluate, macro_f1, read_labelled_csv, score_posts
 from nlp.sentiment import LABELS, SHIPPED_MODEL, Sentiment, analyse, get_engine, label_for
 from nlp.sentiment_model import HashedLinearModel
 from tests.conftest import FIXTURES
@@ -75,7 +76,7 @@ def test_read_labelled_csv_skips_rows_without_polarity(tmp_path):
 
 
 def test_shipped_model_on_our_small_labelled_set():
-    result = evaluate(read_labelled_csv(LABELLED), get_engine("weibo"))
+    result = evaluate(read_labelled_csv(LABELLED), PostAnalyser(get_engine("weibo")))
     assert result.n == 30
     assert result.three_class_macro_f1 >= 0.8 and result.binary_macro_f1 >= 0.9
     assert sum(sum(row.values()) for row in result.confusion.values()) == 30
@@ -149,3 +150,43 @@ def test_nlp_train_then_use_the_model_from_config(run, tmp_path):
     result = run("nlp", "eval", str(LABELLED), "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["accuracy"] >= 0.9  # it has seen these rows
+
+
+def test_eval_scores_exactly_as_ingest_does(config):
+    """Raw posts through normalise + enrich (ingest) and through eval's path get the same
+    scores; the user dictionary matters, so a plain segmenter would not."""
+    from datetime import UTC, datetime
+
+    from pipeline.cli_nlp import ingest_analyser
+    from pipeline.enrich import Enricher
+    from pipeline.normalise import Normaliser
+    from pipeline.validate import MentionIn
+
+    raw = [
+        "星澜咖啡的拿铁还行吧，就是排队太久",
+        "<p>星澜新品一般般</p>//@路人:星澜咖啡服务态度很差",
+        "青禾X5发热严重，青禾手机客服不理人[怒]",
+        "今天的星澜咖啡很好喝[赞]",
+    ]
+    now = datetime.now(UTC)
+    normaliser = Normaliser(config)
+    rows = [
+        normaliser.normalise(
+            MentionIn(
+                platform="weibo",
+                post_id=str(i),
+                url="https://weibo.com/1",
+                text=text,
+                published_at=now,
+            )
+        )
+        for i, text in enumerate(raw)
+    ]
+    Enricher(config, recent_posts=lambda: []).enrich(rows)
+    ingested = [(r["sentiment_score"], r["sentiment_label"]) for r in rows]
+
+    analyser = ingest_analyser(config)
+    assert {"星澜咖啡", "青禾X5"} <= set(analyser.user_words)
+    assert [(s.score, s.label) for s in score_posts(raw, analyser)] == ingested
+    plain = PostAnalyser(analyser.engine)
+    assert [(s.score, s.label) for s in score_posts(raw, plain)] != ingested
