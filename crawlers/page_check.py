@@ -21,6 +21,7 @@ from scrapy.http import HtmlResponse, TextResponse
 from scrapy.utils.test import get_crawler
 
 from crawlers.items import MentionItem
+from crawlers.page_guard import page_verdict
 from crawlers.spiders.base import MentionSpider
 from crawlers.spiders.discuz import DiscuzSpider
 from crawlers.spiders.news import NewsSpider, post_id_for
@@ -69,6 +70,12 @@ class PageCheck:
     requests: list[dict[str, Any]] = field(default_factory=list)
     # The spider's own counters (pages, field problems, parse failures) for this one page.
     stats: dict[str, Any] = field(default_factory=dict)
+    # What a crawl would make of the page (crawlers/page_guard.py): "entries", "shown_empty"
+    # (the site says it is empty), "unusable" (block or cut-off page, retried) or "nothing"
+    # (a parse failure: layout changed?).
+    verdict: str = "nothing"
+    # Why the page is empty or unusable, as the spider put it.
+    reason: str | None = None
 
 
 def guess_kind(spider: str, source: str) -> str:
@@ -218,4 +225,6 @@ def parse_page(
     check.stats = {
         k: v for k, v in spider.crawler.stats.get_stats().items() if k.startswith("yuqing/")
     }
+    check.verdict = page_verdict(request.meta, len(check.items))
+    check.reason = request.meta.get("yuqing_unusable") or request.meta.get("yuqing_empty")
     return check

@@ -77,7 +77,8 @@ def parse_page_command(
 
     Use it to see at once whether a site changed its layout: save the page from a browser and
     check what the spider reads from it. Nothing is stored and nothing is fetched from any
-    other host. Exits 1 when the page yields neither items nor requests.
+    other host. Exits 1 when a crawl would count the page as a parse failure (it shows none of
+    its entries) or retry it (a block or cut-off page).
 
     \b
     Example:
@@ -120,6 +121,8 @@ def parse_page_command(
             "items": check.items,
             "requests": check.requests,
             "stats": check.stats,
+            "verdict": check.verdict,
+            "reason": check.reason,
         }
         text = json.dumps(data, ensure_ascii=False, indent=2, default=_json_default)
         # Readable Chinese, but no raw bidi/C1 characters from crawled text reach the terminal:
@@ -127,9 +130,15 @@ def parse_page_command(
         click.echo(_UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
     else:
         _print_tables(check)
-    if not check.items and not check.requests:
-        click.echo("the page yielded nothing: layout changed?", err=True)
+    # The same judgement a crawl makes of the page (crawlers/page_guard.py).
+    if check.verdict == "nothing":
+        click.echo(f"the {check.kind} page shows none of its entries: layout changed?", err=True)
         sys.exit(exit_codes.FAILURE)
+    if check.verdict == "unusable":
+        click.echo(f"a crawl would retry this page: {check.reason}", err=True)
+        sys.exit(exit_codes.FAILURE)
+    if check.verdict == "shown_empty":
+        click.echo(f"the site shows this page empty: {check.reason}", err=True)
 
 
 def _text(item: dict) -> str:

@@ -43,9 +43,17 @@ class YuqingCollector(Collector):
             "Consecutive failed runs",
             labels=["spider", "topic"],
         )
+        layout = GaugeMetricFamily(
+            "yuqing_source_layout_failed_runs_in_a_row",
+            "Consecutive runs with pages that parsed to nothing (page layout changed?)",
+            labels=["spider", "topic"],
+        )
         for source in status.source_health(self.store):
-            streak.add_metric([source["spider"], source["topic"] or ""], source["failed_in_a_row"])
+            labels = [source["spider"], source["topic"] or ""]
+            streak.add_metric(labels, source["failed_in_a_row"])
+            layout.add_metric(labels, source["layout_in_a_row"])
         yield streak
+        yield layout
 
         counts = status.counts(self.store)
         live = GaugeMetricFamily("yuqing_incidents_live", "Open or acknowledged incidents")

@@ -35,15 +35,12 @@ def source_health(store: Store, recent: int = 20) -> list[dict[str, Any]]:
             ).all()
             if not runs:
                 continue
-            streak = blocked = 0
-            for run in runs:
-                if run.status not in FAILED:
-                    break
-                streak += 1
-            for run in runs:
-                if (run.stats or {}).get("close_reason") != "blocked":
-                    break
-                blocked += 1
+            streak = _in_a_row(runs, lambda run: run.status in FAILED)
+            blocked = _in_a_row(
+                runs, lambda run: (run.stats or {}).get("close_reason") == "blocked"
+            )
+            # Runs with pages that parsed to nothing (crawlers/page_guard.py).
+            layout = _in_a_row(runs, lambda run: bool((run.stats or {}).get("parse_failed")))
             last = runs[0]
             found.append(
                 {
@@ -56,10 +53,21 @@ def source_health(store: Store, recent: int = 20) -> list[dict[str, Any]]:
                     "last_message": last.message,
                     "failed_in_a_row": streak,
                     "blocked_in_a_row": blocked,
+                    "layout_in_a_row": layout,
                     "stats": last.stats or {},
                 }
             )
         return found
+
+
+def _in_a_row(runs, condition) -> int:
+    """How many of the newest ``runs`` (newest first) in a row meet ``condition``."""
+    streak = 0
+    for run in runs:
+        if not condition(run):
+            break
+        streak += 1
+    return streak
 
 
 def counts(store: Store) -> dict[str, int]:

@@ -145,6 +145,8 @@ def test_lasting_truncation_leaves_the_stream_to_the_next_run(tieba, site):
     result = tieba.run("tieba", TOPIC)
     assert result.status == "partial"
     assert "truncated" in result.message
+    # The page given up after its retries is an error of the run, not a quiet "0 errors".
+    assert result.errors == 1
     assert set(tieba.mentions()) == EXPECTED - {"300"}
     tieba.replica.faults.clear()
     assert tieba.run("tieba", TOPIC).status == "finished"
@@ -202,6 +204,7 @@ def test_real_thread_page_shapes_are_stored_right(tieba, site):
                 comment_num=4,
             ),
             TiebaPost(503, 7503, "x", "星澜咖啡第二页", at(minutes=30), display_name="路人"),
+            TiebaPost(504, 0, "", "星澜咖啡游客楼层", at(minutes=20), display_name="59.42.*.*"),
         ],
         replies=786,
     )
@@ -209,7 +212,7 @@ def test_real_thread_page_shapes_are_stored_right(tieba, site):
     result = tieba.run("tieba", TOPIC)
     assert result.status == "finished", tieba.last_output[-3000:]
     stored = tieba.mentions()
-    assert {"500", "501", "502", "503"} <= set(stored)
+    assert {"500", "501", "502", "503", "504"} <= set(stored)
     first = stored["500"]
     assert first["text"] == "星澜咖啡新店开业"  # no "点击展开，查看完整图片" from the images
     assert first["comments"] == 786  # the thread's replies, from "786回复贴"
@@ -219,6 +222,72 @@ def test_real_thread_page_shapes_are_stored_right(tieba, site):
     assert stored["502"]["extra"]["user_name"] == "coffee_w"  # the account name is kept aside
     assert stored["502"]["comments"] == 4
     assert stored["503"]["parent_post_id"] == "500"
+    assert (stored["504"]["author_id"], stored["504"]["author_name"]) == (None, "59.42.*.*")
     # The empty placeholder floor on each thread page is no field problem.
     problems = tieba.run_record(result.run_id)["stats"]["field_problems"]
     assert not any(key.startswith("tieba/thread/") for key in problems), problems
+
+
+# The forum list after a redesign: a real, complete page whose thread rows our selectors no
+# longer know (new class names, no data-field).
+REDESIGNED_LIST = (
+    '<!DOCTYPE html><html><head><meta charset="utf-8"><title>星澜咖啡吧-百度贴吧</title></head>'
+    '<body><ul class="thread-feed"><li class="thread-card" data-tid="2">'
+    '<a href="/p/2">星澜咖啡新品测评</a><span class="reply-time">12:01</span></li>'
+    '<li class="thread-card" data-tid="3"><a href="/p/3">门店服务太差</a></li></ul>'
+    "</body></html>"
+).encode()
+
+
+def test_a_list_page_that_stopped_parsing_fails_the_run_keeps_the_page_and_warns_ops(tieba, site):
+    tieba.replica.fault("/f?kw", body=REDESIGNED_LIST, times=99)
+    result = tieba.run("tieba", TOPIC)
+    assert result.status == "failed", tieba.last_output[-3000:]
+    assert "page layout changed?" in result.message and "/f?kw=" in result.message
+    record = tieba.run_record(result.run_id)
+    assert record["stats"]["parse_failed"] == {"list": 1}
+    assert result.errors >= 1
+    # The search stream still did its work; the broken forum stream keeps its old watermark.
+    assert set(tieba.mentions()) == EXPECTED
+    forum_stream = record["stats"]["streams"][f"forum:{FORUM}"]
+    assert forum_stream["failed"] == "layout_changed"
+    assert not forum_stream["watermark_advanced"]
+    # A copy of the page, as served, for whoever fixes the parser.
+    folder = tieba.pages_dir / "tieba" / str(result.run_id)
+    assert (folder / "01-list.html").read_bytes() == REDESIGNED_LIST
+    assert "/f?kw=" in (folder / "pages.jsonl").read_text(encoding="utf-8")
+    assert str(folder / "01-list.html") in result.message
+
+    # Ops hear of it on the first such run, through the normal alert path.
+    from pipeline.alerting import evaluate
+    from pipeline.config import load_config
+    from storage.db import Store
+
+    sent = []
+    store = Store.open(tieba.db_url)
+    try:
+        evaluate(load_config(tieba.config_path), store, datetime.now(UTC), notify=sent.append)
+    finally:
+        store.close()
+    [opened] = [n for n in sent if n["topic"] == "ops"]
+    assert (opened["event"], opened["severity"]) == ("opened", "warning")
+    assert "页面结构可能已变化" in opened["evidence"]["summary"]
+
+
+def test_a_run_whose_pages_all_come_back_empty_fails_when_earlier_runs_had_items(tieba, site):
+    tieba.configure()  # search only: no forum lists
+    assert tieba.run("tieba", TOPIC).status == "finished"
+    assert tieba.mentions()
+    # The site now answers "nothing found" to every search (a silent block, or a search that
+    # moved): each page alone is a legitimate empty answer, the run as a whole is not.
+    empty = (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>百度贴吧_全吧搜索</title>"
+        "</head><body><div class='s_noresult'>抱歉，没有找到与“星澜咖啡”相关的结果。</div>"
+        "</body></html>"
+    ).encode()
+    tieba.replica.fault("/f/search/res", body=empty, times=99)
+    result = tieba.run("tieba", TOPIC, CRAWL_FULL=True)
+    assert result.status == "failed", tieba.last_output[-3000:]
+    assert "no entries on any of" in result.message
+    assert "previous runs stored" in result.message
+    assert tieba.run_record(result.run_id)["stats"]["parse_failed"] == {"run": 1}

@@ -20,6 +20,9 @@ class SourceHealthOptions(BaseModel):
 
     # Consecutive failed runs of one source for each severity.
     failed_runs: dict[str, float] = Field(default_factory=lambda: {"warning": 3, "critical": 6})
+    # Consecutive runs with pages that parsed to nothing ("page layout changed?"): one is
+    # already worth a look, a site redesign does not fix itself.
+    layout_runs: dict[str, float] = Field(default_factory=lambda: {"warning": 1, "critical": 3})
     # Consecutive runs that ended on a block page.
     blocked_runs: dict[str, float] = Field(default_factory=lambda: {"warning": 2, "critical": 5})
     # Deliveries given up as failed.
@@ -58,6 +61,16 @@ def check(
                 else f"{_label(source)}: blocked {source['blocked_in_a_row']} runs in a row"
             )
             findings.append((blocked, text))
+            continue
+        layout = severity_for(source.get("layout_in_a_row", 0), options.layout_runs)
+        if layout:
+            reason, runs = source.get("last_message") or "?", source["layout_in_a_row"]
+            text = (
+                f"{_label(source)} 页面结构可能已变化（连续 {runs} 次解析为空）：{reason}"
+                if zh
+                else f"{_label(source)}: pages parse to nothing ({runs} runs in a row): {reason}"
+            )
+            findings.append((layout, text))
             continue
         failing = severity_for(source["failed_in_a_row"], options.failed_runs)
         if failing:

@@ -331,7 +331,10 @@ class TiebaSpider(MentionSpider):
             text=body,
             title=title if floor == 1 else None,
             topics=[],
-            author={"id": str(user_id), "name": name or None} if user_id else None,
+            # A visitor's floor has no account id, but still the name (an IP) readers see.
+            author={"id": str(user_id) if user_id else None, "name": name or None}
+            if user_id or name
+            else None,
             published_at=self.published(published),
             crawled_at=self.crawled_at(),
             comments=comments,

@@ -220,9 +220,12 @@ class TiebaSite:
         )
 
     def _post(self, thread: TiebaThread, post: TiebaPost, floor: int) -> str:
+        # Floors by visitors without an account (old threads: an IP such as "59.42.*.*")
+        # carry no user_id at all.
+        account = {"user_id": post.user_id} if post.user_id else {}
         data = {
             "author": {
-                "user_id": post.user_id,
+                **account,
                 "user_name": post.user_name,
                 "props": None,
                 "portrait": "tb.1.abc",
