@@ -119,3 +119,12 @@ def evaluate(data: Labelled, analyser: PostAnalyser) -> Evaluation:
         confusion=confusion,
         skipped=data.skipped,
     )
+
+
+def negative_share(raw_texts: Sequence[str], analyser: PostAnalyser) -> float:
+    """Share of ``raw_texts`` labelled negative on the ingest path: on a set of explicit
+    complaints, how many of them an alert on negative mentions would count."""
+    if not raw_texts:
+        return 0.0
+    results = score_posts(raw_texts, analyser)
+    return sum(r.label == "negative" for r in results) / len(results)
