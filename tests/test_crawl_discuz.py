@@ -173,6 +173,18 @@ def test_server_errors_and_truncated_pages_are_retried(discuz, sites):
     assert set(discuz.mentions()) == X_EXPECTED | D7_EXPECTED
 
 
+def test_a_thread_deleted_after_the_board_listed_it_is_no_layout_failure(discuz, sites):
+    x, _ = sites
+    next(t for t in x.threads if t.tid == 4).deleted = True
+    result = discuz.run("discuz")
+    # The site's own "主题不存在或已被删除" page is an answer, not a parser that went blind.
+    assert result.status == "finished", discuz.last_output[-3000:]
+    assert set(discuz.mentions()) == (X_EXPECTED - {"coffeebbs-40"}) | D7_EXPECTED
+    stats = discuz.run_record(result.run_id)["stats"]
+    assert stats["field_problems"] == {"discuz/thread/unavailable": 1}
+    assert not stats["parse_failed"]
+
+
 def chrome_site(version: str, prefix: str) -> DiscuzSite:
     """A board as a guest sees it: notices, attachment widgets, edit lines, quotes, 楼主/沙发.
     Every post names the topic, since only matching posts are stored."""

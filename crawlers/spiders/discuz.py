@@ -174,6 +174,13 @@ class DiscuzSpider(MentionSpider):
         )
         bodies = response.css("td[id^=postmessage_]")
         self.found(response, len(bodies))
+        notice = " ".join(response.css(".alert_error *::text, .alert_error::text").getall())
+        if not bodies and notice.strip():
+            # Discuz!'s message page, answered 200: the thread was deleted, is waiting for a
+            # moderator, or needs a login. The site says so; the layout is fine.
+            self.shown_empty(response, " ".join(notice.split())[:80])
+            self.field_problem("thread/unavailable")
+            return
         if not bodies:
             self.field_problem("thread/no_posts")
         for index, body in enumerate(bodies):

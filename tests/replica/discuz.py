@@ -33,6 +33,9 @@ class DzThread:
     title: str
     posts: list[DzPost]
     sticky: bool = False
+    # Deleted (or sent to moderation) after the board page was built: still listed, but its
+    # page is Discuz!'s 200 message page.
+    deleted: bool = False
 
     @property
     def last_reply(self) -> datetime:
@@ -164,7 +167,7 @@ class DiscuzSite:
         tid = int(request.query.get("tid", "0"))
         page = int(request.query.get("page", "1"))
         thread = next((t for t in self.threads if t.tid == tid), None)
-        if thread is None:
+        if thread is None or thread.deleted:
             return self._page(
                 "提示信息",
                 '<div class="alert_error">抱歉，指定的主题不存在或已被删除或正在被审核</div>',
