@@ -300,6 +300,7 @@ def mentions(app: App, limit, fmt, **filters) -> None:
         "author_followers",
         "sentiment_label",
         "sentiment_score",
+        "topic_sentiment",
         "reposts",
         "comments",
         "likes",
@@ -313,12 +314,28 @@ def mentions(app: App, limit, fmt, **filters) -> None:
         "话题": lambda r: ",".join(r["topics"]),
         "作者": lambda r: r["author_name"],
         "情感": lambda r: f"{r['sentiment_label'] or '-'} {r['sentiment_score'] or 0:.2f}",
+        # Only where it differs from the post's own: "还是星澜咖啡靠谱，瑞幸太坑了".
+        "对话题": lambda r: _toward(r),
         "转/评/赞": lambda r: f"{r['reposts']}/{r['comments']}/{r['likes']}",
         "内容": lambda r: _excerpt(r),
     }
+    if fmt == "csv":  # one cell: 星澜咖啡:positive:0.85|青禾手机:negative:0.20
+        for row in rows:
+            row["topic_sentiment"] = [
+                f"{topic}:{s['label']}:{s['score']:.2f}"
+                for topic, s in row["topic_sentiment"].items()
+            ]
     write_rows(rows, columns, fmt, tz, table_columns=table)
     if fmt == "table":
         click.echo(f"{len(rows)} mention(s)", err=True)
+
+
+def _toward(row: dict) -> str:
+    return " ".join(
+        f"{topic}:{s['label']}"
+        for topic, s in row["topic_sentiment"].items()
+        if s["label"] != row["sentiment_label"]
+    )
 
 
 def _excerpt(row: dict, width: int = 60) -> str:

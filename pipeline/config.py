@@ -103,6 +103,11 @@ class TopicConfig(_Strict):
         default_factory=lambda: list(PLATFORMS)
     )
     schedule: str | None = Field(None, description="cron expression overriding crawl.schedules")
+    competitors: list[str] = Field(
+        default_factory=list,
+        description="rival brand names: a post praising the topic while attacking one of them "
+        "is positive toward the topic (nlp/target_sentiment.py)",
+    )
 
     _cron = field_validator("schedule")(lambda cls, v: v if v is None else _check_cron(v))
 

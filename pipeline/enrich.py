@@ -16,7 +16,8 @@ from pathlib import Path
 
 from nlp.analysis import PostAnalyser
 from nlp.dedup import NearDuplicateIndex
-from nlp.sentiment import get_engine
+from nlp.sentiment import get_engine, label_for
+from nlp.target_sentiment import TargetSentiment, brands_for
 from pipeline.config import Config
 from storage.mentions import MentionRow
 
@@ -82,6 +83,14 @@ class Enricher:
             positive_above=nlp.positive_above,
             keywords_per_post=nlp.keywords_per_mention,
         )
+        self.brands = brands_for(
+            {t.name: [*t.keywords.must, *t.keywords.any] for t in config.topics},
+            {t.name: t.competitors for t in config.topics},
+        )
+        self.toward = TargetSentiment(
+            lambda texts: [r.score for r in self.analyser.analyse(list(texts), cleaned=True)]
+        )
+        self.thresholds = (nlp.negative_below, nlp.positive_above)
         self.clusters = NearDuplicateIndex(threshold=nlp.near_duplicate_threshold)
         self._recent_posts = recent_posts or recent_posts_from_database(config)
         self._seeded = False
@@ -107,10 +116,25 @@ class Enricher:
             row["sentiment_label"] = result.label
             row["cause"] = result.cause
             row["keywords"] = result.keywords
+            row["topic_sentiment"] = self.topic_sentiment(row, result.score)
             row["cluster_id"] = self.clusters.assign(
                 post_key(row["platform"], row["post_id"]), own_text(row)
             )
         return rows
+
+
+    def topic_sentiment(self, row: MentionRow, post_score: float) -> dict[str, tuple[float, str]]:
+        """Score and label toward each matched topic; the post's own where the post names no
+        rival and rebuts nothing (nearly always: nothing more is computed then)."""
+        topics = row.get("topics") or {}
+        if not topics:
+            return {}
+        toward = self.toward.brand_scores(scoring_text(row), post_score, self.brands)
+        return {
+            topic: (score, label_for(score, *self.thresholds))
+            for topic in topics
+            for score in [toward.get(topic, post_score)]
+        }
 
 
 class EnrichPipeline:

@@ -43,6 +43,11 @@ FUTURE_SKEW = timedelta(minutes=10)
 # Seconds of leeway for julianday()'s rounding in :func:`_news` (its error is about 1 ms).
 _MARGIN = 0.01
 
+# The sentiment toward the topic, where known (nlp/target_sentiment.py), else the post's own:
+# the negative-volume rules count what is said about the topic.
+TOPIC_LABEL = func.coalesce(TopicMatch.sentiment_label, Mention.sentiment_label)
+TOPIC_SCORE = func.coalesce(TopicMatch.sentiment_score, Mention.sentiment_score)
+
 EVENT_COLUMNS = (
     Mention.id,
     Mention.platform,
@@ -63,6 +68,15 @@ EVENT_COLUMNS = (
     Mention.cause,
     Mention.cluster_id,
     Mention.keywords,
+)
+# The same, in queries from topic_match: the post's sentiment is the one toward the topic.
+TOPIC_EVENT_COLUMNS = tuple(
+    TOPIC_LABEL.label("sentiment_label")
+    if column is Mention.sentiment_label
+    else TOPIC_SCORE.label("sentiment_score")
+    if column is Mention.sentiment_score
+    else column
+    for column in EVENT_COLUMNS
 )
 
 
@@ -145,7 +159,7 @@ def bucket_counts(
             TopicMatch.topic,
             bucket,
             func.count().label("total"),
-            func.sum(case((Mention.sentiment_label == "negative", 1), else_=0)).label("negative"),
+            func.sum(case((TOPIC_LABEL == "negative", 1), else_=0)).label("negative"),
         )
         .join(Mention, Mention.id == TopicMatch.mention_id)
         .where(TopicMatch.matched_at >= since, TopicMatch.matched_at < until)
@@ -179,7 +193,7 @@ def topic_totals(
         select(
             TopicMatch.topic,
             func.count(),
-            func.sum(case((Mention.sentiment_label == "negative", 1), else_=0)),
+            func.sum(case((TOPIC_LABEL == "negative", 1), else_=0)),
         )
         .join(Mention, Mention.id == TopicMatch.mention_id)
         .where(*_in_window(store, since, until, late_arrival))
@@ -241,10 +255,10 @@ class NewsMemory:
                 TopicMatch.mention_id if position is None else position,
                 TopicMatch.matched_at,
                 Mention.id,
-                Mention.sentiment_label,
+                TOPIC_LABEL,
                 Mention.reposts + Mention.comments,
                 TopicMatch.topic,
-                *EVENT_COLUMNS,
+                *TOPIC_EVENT_COLUMNS,
             )
             .join(Mention, Mention.id == TopicMatch.mention_id)
             .where(TopicMatch.topic.in_(topics), TopicMatch.matched_at <= until)
@@ -255,7 +269,7 @@ class NewsMemory:
         rows = []
         with self.store.session() as session:
             # The mention dicts come along: the windows will want most of them.
-            keys = [column.key for column in EVENT_COLUMNS]
+            keys = [column.key for column in TOPIC_EVENT_COLUMNS]
             for row in session.execute(stmt):
                 rows.append(tuple(row[:7]))
                 self.posts[row[3]] = dict(zip(keys, row[7:], strict=True))
@@ -375,10 +389,17 @@ class NewsMemory:
                         self.posts[row.id] = dict(zip(keys, row, strict=True))
         if with_matched_at:
             return {
-                t: [{"topic": t, "matched_at": r[2]} | self.posts[r[3]] for r in rows]
+                t: [
+                    {"topic": t, "matched_at": r[2]} | self.posts[r[3]] | {"sentiment_label": r[4]}
+                    for r in rows
+                ]
                 for t, rows in chosen.items()
             }
-        return {t: [{"topic": t} | self.posts[r[3]] for r in rows] for t, rows in chosen.items()}
+        # A post in two topics is one dict; its label is the one toward each topic (r[4]).
+        return {
+            t: [{"topic": t} | self.posts[r[3]] | {"sentiment_label": r[4]} for r in rows]
+            for t, rows in chosen.items()
+        }
 
 
 def _grouped_by_topic(
@@ -419,9 +440,9 @@ def recent_mentions(
         )
     where = [*_in_window(store, since, until, late_arrival)]
     if sentiment is not None:
-        where.append(Mention.sentiment_label == sentiment)
+        where.append(TOPIC_LABEL == sentiment)
     stmt = (
-        select(TopicMatch.topic, TopicMatch.matched_at, *EVENT_COLUMNS)
+        select(TopicMatch.topic, TopicMatch.matched_at, *TOPIC_EVENT_COLUMNS)
         .join(Mention, Mention.id == TopicMatch.mention_id)
         .where(*where)
     )
@@ -452,11 +473,11 @@ def negative_mentions_published(
         )
     where = [
         *_in_window(store, since, until, late_arrival),
-        Mention.sentiment_label == "negative",
+        TOPIC_LABEL == "negative",
         Mention.reposts + Mention.comments >= min_engagement,
     ]
     stmt = (
-        select(TopicMatch.topic, *EVENT_COLUMNS)
+        select(TopicMatch.topic, *TOPIC_EVENT_COLUMNS)
         .join(Mention, Mention.id == TopicMatch.mention_id)
         .where(*where)
     )

@@ -76,6 +76,8 @@ class MentionRow(TypedDict, total=False):
     extra: dict[str, Any]
     # Not a column: {topic name: matched keywords}, stored in topic_match.
     topics: dict[str, list[str]]
+    # Not a column: {topic name: (score, label)} toward each topic, stored in topic_match.
+    topic_sentiment: dict[str, tuple[float, str]]
 
 
 @dataclass
@@ -173,7 +175,7 @@ def _upsert_batch(
     }
     values = []
     for row in rows:
-        value = {k: v for k, v in row.items() if k != "topics"}
+        value = {k: v for k, v in row.items() if k not in ("topics", "topic_sentiment")}
         value.setdefault("keywords", [])
         value.setdefault("extra", {})
         # Segmented here, on the one write path, so the full-text index always matches the text.
@@ -212,7 +214,7 @@ def _upsert_batch(
                 )
             }
         )
-    snapshots, matches = [], []
+    snapshots, matches, rescored = [], [], []
     for row, key in zip(rows, keys, strict=True):
         old = before.get(key)
         if key not in written:
@@ -228,14 +230,19 @@ def _upsert_batch(
                 {"mention_id": ids[key], "observed_at": row["crawled_at"]}
                 | {c: row.get(c, 0) for c in COUNTS}
             )
+        toward = row.get("topic_sentiment") or {}
         for topic, matched in (row.get("topics") or {}).items():
-            matches.append(
+            score, label = toward.get(topic, (None, None))
+            # A newer observation (the full text of a cut post) may change the sentiment.
+            (rescored if key in written else matches).append(
                 {
                     "mention_id": ids[key],
                     "topic": topic,
                     "published_at": row["published_at"],
                     "matched_at": row["crawled_at"] if seen_at_crawled else now,
                     "matched": matched,
+                    "sentiment_score": score,
+                    "sentiment_label": label,
                 }
             )
     if snapshots:
@@ -250,4 +257,13 @@ def _upsert_batch(
     if matches:
         ins = _insert(session, TopicMatch)
         session.execute(ins.on_conflict_do_nothing(index_elements=["mention_id", "topic"]), matches)
+    if rescored:
+        ins = _insert(session, TopicMatch)
+        session.execute(
+            ins.on_conflict_do_update(
+                index_elements=["mention_id", "topic"],
+                set_={c: ins.excluded[c] for c in ("sentiment_score", "sentiment_label")},
+            ),
+            rescored,
+        )
     return result

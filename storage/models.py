@@ -109,6 +109,10 @@ class TopicMatch(Base):
     # bucket's count never grows after it was evaluated (published_at would, with crawl lag).
     matched_at: Mapped[datetime]
     matched: Mapped[list[str]] = mapped_column(default=list)
+    # Sentiment toward this topic (nlp/target_sentiment.py); None for rows stored before it
+    # existed or ingested without NLP: readers then use the mention's own (topic_label()).
+    sentiment_score: Mapped[float | None] = mapped_column(Float)
+    sentiment_label: Mapped[str | None] = mapped_column(String(16))
 
     mention: Mapped[Mention] = relationship(back_populates="topics")
 

@@ -89,7 +89,14 @@ def _filtered(stmt: Select, f: MentionFilter, *, scan: bool = False) -> Select:
     if f.platform is not None:
         stmt = stmt.where(Mention.platform == f.platform)
     if f.sentiment is not None:
-        stmt = stmt.where(Mention.sentiment_label == f.sentiment)
+        # Within a topic, the sentiment toward it (a post may praise it while attacking a
+        # rival); rows stored before topic-level sentiment existed fall back to the post's.
+        label = (
+            func.coalesce(TopicMatch.sentiment_label, Mention.sentiment_label)
+            if f.topic is not None
+            else Mention.sentiment_label
+        )
+        stmt = stmt.where(label == f.sentiment)
     if f.since is not None:
         stmt = stmt.where(published >= f.since)
     if f.until is not None:
@@ -116,7 +123,9 @@ def find_mentions(store: Store, f: MentionFilter | None = None) -> list[dict[str
 def iter_mentions(
     store: Store, f: MentionFilter | None = None, chunk: int = 500
 ) -> Iterator[dict[str, Any]]:
-    """Like :func:`find_mentions`, streamed ``chunk`` rows at a time: exports of any size."""
+    """Like :func:`find_mentions`, streamed ``chunk`` rows at a time: exports of any size.
+    Each row also has ``topic_sentiment``: ``{topic: {"label": ..., "score": ...}}`` toward
+    each matched topic where it was scored."""
     f = f or MentionFilter()
     with store.session() as session:
         if store.dialect == "postgresql":
@@ -142,16 +151,25 @@ def iter_mentions(
         for part in result.partitions():
             rows = [dict(r._mapping) for r in part]
             topics: dict[int, list[str]] = {}
+            toward: dict[int, dict[str, dict[str, Any]]] = {}
             # A second cursor beside the streaming one: fine on both backends (psycopg buffers
             # the named cursor server-side, SQLite steps statements independently).
-            for mention_id, topic in session.execute(
-                select(TopicMatch.mention_id, TopicMatch.topic)
+            for mention_id, topic, label, score in session.execute(
+                select(
+                    TopicMatch.mention_id,
+                    TopicMatch.topic,
+                    TopicMatch.sentiment_label,
+                    TopicMatch.sentiment_score,
+                )
                 .where(TopicMatch.mention_id.in_([r["id"] for r in rows]))
                 .order_by(TopicMatch.topic)
             ):
                 topics.setdefault(mention_id, []).append(topic)
+                if label is not None:
+                    toward.setdefault(mention_id, {})[topic] = {"label": label, "score": score}
             for row in rows:
                 row["topics"] = topics.get(row["id"], [])
+                row["topic_sentiment"] = toward.get(row["id"], {})
                 yield row
 
 
@@ -163,7 +181,7 @@ def mentions(store: Store, **filters):
     import pandas as pd
 
     rows = find_mentions(store, MentionFilter(**filters))
-    return pd.DataFrame(rows, columns=[*MENTION_COLUMNS, "topics"])
+    return pd.DataFrame(rows, columns=[*MENTION_COLUMNS, "topics", "topic_sentiment"])
 
 
 def sentiment_summary(store: Store, f: MentionFilter | None = None) -> list[dict[str, Any]]:
