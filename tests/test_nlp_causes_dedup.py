@@ -1,62 +1,16 @@
-"""Complaint causes on the hand-labelled set, and near-duplicate clusters across runs."""
+"""Near-duplicate clusters across runs (the complaint-cause tests are in test_nlp_causes.py)."""
 
 from __future__ import annotations
 
-import csv
 from datetime import UTC, datetime, timedelta
 
-from nlp.causes import CAUSES, OTHER, CauseClassifier
 from nlp.dedup import NearDuplicateIndex, cluster_id_for
 from pipeline.config import parse_config
 from pipeline.enrich import Enricher, recent_posts_from_database
 from storage.clusters import near_duplicate_share, recent_cluster_posts
 from storage.db import Store
 from storage.mentions import upsert_mentions
-from tests.conftest import FIXTURES, TEST_CONFIG
-
-LABELLED = FIXTURES / "nlp" / "causes_labelled.csv"
-
-
-def labelled() -> list[dict]:
-    with LABELLED.open(encoding="utf-8", newline="") as source:
-        return list(csv.DictReader(source))
-
-
-def test_labelled_set_covers_every_cause():
-    rows = labelled()
-    assert len(rows) >= 200
-    counts = {cause: sum(r["cause"] == cause for r in rows) for cause in CAUSES}
-    assert min(counts.values()) >= 20, counts
-
-
-def test_cause_lexicon_on_the_labelled_set():
-    classifier = CauseClassifier()
-    rows = labelled()
-    right = sum(classifier.classify(r["text"]) == r["cause"] for r in rows)
-    # bench/nlp_causes.py reports per-cause precision and recall (docs/benchmarks.md).
-    assert right / len(rows) >= 0.8
-
-
-def test_cause_rules():
-    classifier = CauseClassifier()
-    assert classifier.classify("今天天气不好") == OTHER
-    assert classifier.classify("") == OTHER
-    # The complaint is what follows the contrast; praise right after a word cancels it.
-    assert classifier.classify("东西质量还行，就是快递太慢了") == "物流配送"
-    assert classifier.classify("店员态度很好，可是咖啡里有头发") == "产品质量"
-    # Safety first on a tie.
-    assert classifier.scores("店员态度差还把我烫伤了")["店内事故"] >= 2
-
-
-def test_config_extends_the_lexicon():
-    config = parse_config(
-        TEST_CONFIG + '\n[nlp.causes]\n"服务态度" = ["甩脸子*3"]\n"食品安全" = ["地沟油"]\n'
-    )
-    classifier = CauseClassifier(config.nlp.causes)
-    assert classifier.classify("店员甩脸子") == "服务态度"
-    assert classifier.classify("用的是地沟油") == "食品安全"
-    assert "食品安全" in classifier.causes
-
+from tests.conftest import TEST_CONFIG
 
 COPY = "星澜咖啡新品上市，第二杯半价，全国门店同步开启，快来打卡吧！#星澜咖啡#"
 
