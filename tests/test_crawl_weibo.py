@@ -1,14 +1,27 @@
-"""The weibo spider against the m.weibo.cn replica: fields, long texts, reposts, hot comments,
-blocks and faults, incremental runs. Each test runs real crawls (``yuqing crawl``'s runner)."""
+"""The weibo spider against the m.weibo.cn replica: fields, long texts (detail page, extend),
+reposts, comments (hotflow's max_id pages, the comments/show fallback), deleted and limited
+posts, blocks and faults, incremental runs. Each test runs real crawls (``yuqing crawl``'s
+runner)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from replica.harness import CLOCK, harness, replica  # noqa: F401 (fixtures)
+from replica.harness import CLOCK, FAST, harness, replica  # noqa: F401 (fixtures)
 from replica.server import Page
-from replica.weibo import WeiboSite, comment, mblog, user
+from replica.weibo import (
+    FANS_ONLY,
+    FRIEND_CIRCLE,
+    WeiboSite,
+    comment,
+    deleted_stub,
+    mblog,
+    user,
+)
+
+from pipeline.config import load_config
+from pipeline.crawl import run_crawl
 
 BEIJING = timezone(timedelta(hours=8))
 NOW = datetime.fromisoformat(CLOCK)
@@ -280,3 +293,224 @@ def test_interrupted_run_is_resumed_without_gaps(harness, site):  # noqa: F811
     result = harness.run("weibo", TOPIC)
     assert result.status == "finished"
     assert set(harness.mentions()) == ALL_STORED | {pid(100 + n) for n in range(25)}
+
+
+# -- comments: hotflow's max_id cursors, the comments/show fallback ---------------------------
+
+HOT = pid(60)
+CHATTY = [  # seven comments: four hotflow pages of two, three comments/show pages of three
+    comment(pid(6000 + n), ago(hours=n), f"第{n}条评论", PLAIN if n % 2 else FAN, likes=n, where=w)
+    for n, w in zip(range(1, 8), ["上海", "北京", "广东", "", "浙江", "四川", "海外"], strict=True)
+]
+CHATTY_IDS = {c["id"] for c in CHATTY}
+
+
+def comments_site() -> WeiboSite:
+    post = mblog(HOT, ago(hours=1), "星澜咖啡又上热搜了", MEDIA, comments=4800)
+    return WeiboSite(posts=[post], comments={HOT: CHATTY})
+
+
+def test_hot_comments_follow_max_id_to_the_last_page(harness, replica):  # noqa: F811
+    site = comments_site()
+    site.install(replica)
+    result = harness.run("weibo", TOPIC, WEIBO_COMMENT_PAGES=10)
+    assert result.status == "finished", harness.last_output[-3000:]
+    stored = harness.mentions()
+    assert set(stored) == {HOT} | CHATTY_IDS
+    for c in CHATTY:
+        row = stored[c["id"]]
+        assert row["parent_post_id"] == HOT, c["id"]
+        assert row["likes"] == c["like_count"]
+        assert row["text"] == c["text"]
+        assert row["extra"]["kind"] == "comment"
+    assert stored[pid(6001)]["extra"]["ip_location"] == "上海"
+    assert "ip_location" not in stored[pid(6004)]["extra"]  # no 来自 shown: none invented
+    hits = [url for url in replica.hits if "/comments/hotflow" in url]
+    assert len(hits) == 4  # 2 + 2 + 2 + 1, the last answering max_id 0
+    assert "max_id=" not in hits[0]
+    assert all("max_id=" in url for url in hits[1:])
+    # The cursor type is sent back as given: 0 for page 2, 1 after (the replica refuses others).
+    assert "max_id_type=0" in hits[1] and "max_id_type=1" in hits[3]
+    assert replica.hit_count("/api/comments/show") == 0
+    stats = harness.run_record(result.run_id)["stats"]
+    assert stats["scrapy"]["yuqing/pages/comments/hotflow"] == 4
+    assert stats["parse_failed"] == {} and stats["field_problems"] == {}
+
+
+def test_comment_pages_per_post_are_capped(harness, replica):  # noqa: F811
+    comments_site().install(replica)
+    result = harness.run("weibo", TOPIC, WEIBO_COMMENT_PAGES=3)
+    assert result.status == "finished", harness.last_output[-3000:]
+    assert replica.hit_count("/comments/hotflow") == 3
+    assert set(harness.mentions()) == {HOT} | {pid(6000 + n) for n in range(1, 7)}
+
+
+COMMENT_FALLBACKS = {
+    # hotflow answers ok: 0 for the post (comments closed to hotflow, or not logged in).
+    "refused": ({"hotflow_refused": {HOT}}, None, {}, 1),
+    # hotflow's second page is refused (an anonymous visitor gets only the first).
+    "later-page-refused": ({}, ("max_id=", '{"ok": 0, "msg": "请求失败"}'), {}, 2),
+    # The operator chose the older API for every post.
+    "setting": ({}, None, {"WEIBO_COMMENTS_API": "show"}, 0),
+}
+
+
+@pytest.mark.parametrize("case", COMMENT_FALLBACKS)
+def test_comments_show_is_the_fallback(harness, replica, case):  # noqa: F811
+    site_args, fault, settings, hotflow_hits = COMMENT_FALLBACKS[case]
+    site = comments_site()
+    for name, value in site_args.items():
+        setattr(site, name, value)
+    site.install(replica)
+    if fault:
+        replica.fault(fault[0], body=fault[1].encode())
+    result = harness.run("weibo", TOPIC, WEIBO_COMMENT_PAGES=10, **settings)
+    assert result.status == "finished", harness.last_output[-3000:]
+    stored = harness.mentions()
+    assert set(stored) == {HOT} | CHATTY_IDS
+    for c in CHATTY:  # comments/show says like_counts; the same numbers land in likes
+        assert stored[c["id"]]["likes"] == c["like_count"]
+        assert stored[c["id"]]["parent_post_id"] == HOT
+    assert stored[pid(6002)]["extra"]["ip_location"] == "北京"
+    assert replica.hit_count("/comments/hotflow") == hotflow_hits
+    assert replica.hit_count("/api/comments/show") == 3  # pages 1..max (3), never past it
+    run = harness.run_record(result.run_id)
+    assert run["stats"]["scrapy"].get("yuqing/weibo/comments_fallback", 0) == (
+        0 if case == "setting" else 1
+    )
+    assert run["stats"]["parse_failed"] == {}
+    if case == "later-page-refused":  # page 1's two comments came again from comments/show
+        assert run["stats"]["dropped"] == {"duplicate": 2}
+
+
+def test_a_rate_limited_comment_page_is_retried_not_abandoned(harness, replica):  # noqa: F811
+    comments_site().install(replica)
+    replica.fault("max_id=", body='{"ok": 0, "msg": "请求过于频繁，歇歇吧"}'.encode())
+    result = harness.run("weibo", TOPIC, WEIBO_COMMENT_PAGES=10)
+    assert result.status == "finished", harness.last_output[-3000:]
+    assert set(harness.mentions()) == {HOT} | CHATTY_IDS
+    assert replica.hit_count("/api/comments/show") == 0
+    assert harness.run_record(result.run_id)["stats"]["errors"] == {"weibo/not_ok/0": 1}
+
+
+# -- deleted and limited-visibility posts -----------------------------------------------------
+
+GONE_PARENT, HIDDEN_PARENT = pid(950), pid(951)
+
+
+def withheld_site() -> WeiboSite:
+    hidden_parent = mblog(
+        HIDDEN_PARENT, ago(days=2), "星澜咖啡内部消息", FAN, visible=FANS_ONLY, hidden=True
+    )
+    posts = [
+        mblog(
+            pid(50),
+            ago(hours=1),
+            "星澜咖啡这条被删了？//@新闻晚报: 原文",
+            PLAIN,
+            retweeted=deleted_stub(GONE_PARENT, ago(days=1)),
+        ),
+        mblog(pid(51), ago(hours=2), "星澜咖啡 转发一下", PLAIN, retweeted=hidden_parent),
+        # A friend-circle post matches the search but we may not read it.
+        mblog(pid(52), ago(hours=3), "星澜咖啡 好友圈", FAN, visible=FRIEND_CIRCLE, hidden=True),
+        # A fans-only post our cookie may read: real words, kept and marked.
+        mblog(pid(53), ago(hours=4), "星澜咖啡 粉丝福利", MEDIA, visible=FANS_ONLY),
+        # Listed, then deleted before its full text was fetched (detail and extend say so).
+        mblog(pid(54), ago(hours=5), "x", FAN, long_text="星澜咖啡的声明" * 40),
+        # Real words about a deletion are not a notice.
+        mblog(pid(55), ago(hours=6), "星澜咖啡那条道歉微博已被删除了？抱歉没截图", PLAIN),
+    ]
+    return WeiboSite(posts=posts, deleted={pid(54)}, grouped_on_first_page=0)
+
+
+STUB_WORDS = ("抱歉", "删除", "查看权限", "无法查看", "不存在")
+
+
+def test_deleted_and_limited_posts_are_counted_never_stored_as_text(harness, replica):  # noqa: F811
+    withheld_site().install(replica)
+    result = harness.run("weibo", TOPIC)
+    assert result.status == "finished", harness.last_output[-3000:]
+    stored = harness.mentions()
+    assert set(stored) == {pid(50), pid(51), pid(53), pid(55)}
+    for n in (50, 51, 53):
+        text = stored[pid(n)]["text"]
+        assert not any(word in text for word in STUB_WORDS), text
+    # The reposts keep the link to their parent, marked as unreadable.
+    assert stored[pid(50)]["parent_post_id"] == GONE_PARENT
+    assert stored[pid(50)]["extra"]["parent_withheld"] == "deleted"
+    assert stored[pid(51)]["parent_post_id"] == HIDDEN_PARENT
+    assert stored[pid(51)]["extra"]["parent_withheld"] == "limited"
+    assert stored[pid(53)]["extra"]["visible_type"] == FANS_ONLY
+    assert "visible_type" not in stored[pid(50)]["extra"]
+    assert replica.hit_count(f"/detail/{pid(54)}") == 1  # the notice is an answer, not retried
+    assert replica.hit_count("/statuses/extend") == 0
+    stats = harness.run_record(result.run_id)["stats"]
+    withheld = {
+        k.removeprefix("yuqing/withheld/weibo/"): n
+        for k, n in stats["scrapy"].items()
+        if k.startswith("yuqing/withheld/")
+    }
+    assert withheld == {
+        "retweet/deleted": 1,
+        "retweet/limited": 1,
+        "search/limited": 1,
+        "detail/gone": 1,
+    }
+    assert stats["scrapy"]["yuqing/shown_empty/detail"] == 1
+    assert stats["parse_failed"] == {} and stats["field_problems"] == {}
+    assert stats["errors"] == {}
+
+
+def test_refresh_keeps_what_was_stored_when_a_post_is_deleted_or_hidden(harness, replica):  # noqa: F811
+    site = withheld_site()
+    site.deleted = set()
+    site.install(replica)
+    assert harness.run("weibo", TOPIC).status == "finished"
+    before = harness.mentions()
+    site.deleted = {pid(50)}
+    next(p for p in site.posts if p["id"] == pid(53))["_hidden"] = True
+    result = run_crawl(
+        "weibo",
+        None,
+        load_config(harness.config_path),
+        settings=FAST,
+        capture_output=True,
+        spider_args={"refresh": f"{pid(50)},{pid(53)},{pid(51)}"},
+    )
+    assert result.status == "finished", result.output[-3000:]
+    after = harness.mentions()
+    for n in (50, 51, 53):
+        assert after[pid(n)]["text"] == before[pid(n)]["text"]
+    stats = harness.run_record(result.run_id)["stats"]
+    assert stats["field_problems"] == {"weibo/refresh_gone": 1}  # ok: 0 "已被作者删除"
+    assert stats["scrapy"]["yuqing/withheld/weibo/status/limited"] == 1  # the stub status
+    assert stats["scrapy"]["yuqing/shown_empty/status"] == 2
+    assert stats["parse_failed"] == {}
+
+
+# -- long texts -------------------------------------------------------------------------------
+
+
+def test_long_text_comes_from_extend_when_the_detail_page_fails(harness, site):  # noqa: F811
+    harness.replica.fault(f"/detail/{pid(7)}", status=500, times=99)
+    result = harness.run("weibo", TOPIC)
+    assert result.status == "finished", harness.last_output[-3000:]
+    stored = harness.mentions()
+    assert set(stored) == ALL_STORED
+    assert stored[pid(7)]["text"].endswith("这是全文的结尾。")
+    assert "text_truncated" not in stored[pid(7)]["extra"]
+    assert harness.replica.hit_count(f"/statuses/extend?id={pid(7)}") == 1
+
+
+def test_long_text_is_stored_cut_and_marked_when_both_sources_fail(harness, site):  # noqa: F811
+    harness.replica.fault(f"/detail/{pid(7)}", status=500, times=99)
+    harness.replica.fault("/statuses/extend", status=500, times=99)
+    result = harness.run("weibo", TOPIC)
+    # Stored, but the stream has a hole: the next run reads it again.
+    assert result.status == "partial", harness.last_output[-3000:]
+    stored = harness.mentions()
+    assert set(stored) == ALL_STORED
+    assert stored[pid(7)]["extra"]["text_truncated"] is True
+    assert not stored[pid(7)]["text"].endswith("这是全文的结尾。")
+    stats = harness.run_record(result.run_id)["stats"]
+    assert stats["field_problems"] == {"weibo/long_text_unavailable": 1}
