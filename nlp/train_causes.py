@@ -70,8 +70,8 @@ def read_weak_texts(paths: Sequence[Path], exclude: set[str]) -> list[str]:
 
 def weak_labels(texts: Sequence[str], lexicon: CauseLexicon) -> tuple[list[str], list[str]]:
     """The texts the lexicon is sure about, with its cause: the top score at least 4 and twice
-    the runner-up. Unsure texts are dropped rather than guessed, and none is called 其他 (the
-    lexicon finding nothing says little about what a text is about)."""
+    the runner-up. Unsure texts are dropped rather than guessed, and a text with no lexicon word
+    is never taken for 其他 (finding nothing says little about what a text is about)."""
     kept, labels = [], []
     for text in texts:
         scores = sorted(lexicon.scores(text).items(), key=lambda kv: -kv[1])
