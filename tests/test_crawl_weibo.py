@@ -514,3 +514,17 @@ def test_long_text_is_stored_cut_and_marked_when_both_sources_fail(harness, site
     assert not stored[pid(7)]["text"].endswith("这是全文的结尾。")
     stats = harness.run_record(result.run_id)["stats"]
     assert stats["field_problems"] == {"weibo/long_text_unavailable": 1}
+
+
+def test_comments_refused_by_both_apis_leave_the_post_and_the_run_alone(harness, replica):  # noqa: F811
+    comments_site().install(replica)
+    for path, msg in (("/comments/hotflow", "请求失败"), ("/api/comments/show", "暂无查看权限")):
+        replica.fault(path, body=f'{{"ok": 0, "msg": "{msg}"}}'.encode(), times=99)
+    result = harness.run("weibo", TOPIC)
+    assert result.status == "finished", harness.last_output[-3000:]
+    assert set(harness.mentions()) == {HOT}
+    assert replica.hit_count("/comments/hotflow") == 1  # not retried: an answer, not a block
+    assert replica.hit_count("/api/comments/show") == 1
+    stats = harness.run_record(result.run_id)["stats"]
+    assert stats["scrapy"]["yuqing/weibo/comments_refused"] == 1
+    assert stats["errors"] == {} and stats["parse_failed"] == {}

@@ -13,7 +13,8 @@
   hotflow refuses a post with an ``ok: 0`` that is neither "no comments" nor a rate limit (an
   anonymous visitor gets only hotflow's first page), or the only source with
   ``WEIBO_COMMENTS_API = "show"``. Both orders differ, so the fallback starts at its page 1;
-  comments seen twice are dropped by the duplicate filter.
+  comments seen twice are dropped by the duplicate filter. When comments/show refuses too, the
+  post keeps no comments (``yuqing/weibo/comments_refused``) and the run goes on.
 - Deleted and limited-visibility posts: a repost of a deleted post carries a stub parent
   (``{"deleted": "1", "text": "抱歉，此微博已被作者删除。..."}``), a post hidden by its author's
   settings a stub text ("由于作者设置，你暂时没有这条微博的查看权限"). Stubs are never stored as
@@ -24,7 +25,7 @@
   needed: this is the hot-post re-crawl of the fastest-growing negative mentions.
 - Anything that is not ``{"ok": 1, ...}`` JSON is a block (the site answers 200 with an HTML
   captcha or ``ok: 0``): retried with backoff, then the run ends as "blocked". The ``ok: 0``
-  answers that are not blocks are "no more results", "gone" and hotflow's refusals (above). A
+  answers that are not blocks are "no more results", "gone" and the comment APIs' refusals. A
   redirect to the login host means the cookie (``$YUQING_WEIBO_COOKIE``) expired: the run ends
   as "cookie_expired".
 """
@@ -579,6 +580,12 @@ class WeiboSpider(MentionSpider):
             msg = str(data.get("msg") or "")
             if msg in _EMPTY_MESSAGES:
                 self.shown_empty(response, msg)
+                return
+            if data.get("ok") == 0 and not any(word in msg for word in _SLOW_DOWN):
+                # Both APIs refuse this post's comments (closed to us): the post itself is
+                # stored; one post's comments must not end the run as "blocked".
+                self.crawler.stats.inc_value("yuqing/weibo/comments_refused")
+                self.shown_empty(response, f"comments refused: {msg or 'ok 0'}")
                 return
             yield from self.retry_or_close(response, f"weibo/not_ok/{data.get('ok')}")
             return
