@@ -45,6 +45,8 @@ DEFAULT_URLS = {
     ("weibo", "status"): "https://m.weibo.cn/statuses/show?id=1",
     ("weibo", "detail"): "https://m.weibo.cn/detail/1",
     ("weibo", "comments"): "https://m.weibo.cn/comments/hotflow?id=1&mid=1&max_id_type=0",
+    ("weibo", "comments_show"): "https://m.weibo.cn/api/comments/show?id=1&page=1",
+    ("weibo", "extend"): "https://m.weibo.cn/statuses/extend?id=1",
     ("tieba", "thread"): "https://tieba.baidu.com/p/1",
     ("tieba", "list"): "https://tieba.baidu.com/f?kw=example&pn=0",
     ("tieba", "search"): "https://tieba.baidu.com/f/search/res?qw=example&pn=1",

@@ -40,38 +40,22 @@ def summarise_stats(stats: dict[str, Any]) -> dict[str, Any]:
         key: value.isoformat() if isinstance(value, datetime) else value
         for key, value in sorted(stats.items())
     }
-    dropped = {
-        key.removeprefix("yuqing/dropped/"): n
-        for key, n in plain.items()
-        if key.startswith("yuqing/dropped/")
+    dropped = _group(plain, "yuqing/dropped/") | {
+        f"invalid/{key}": n for key, n in _group(plain, "yuqing/invalid/").items()
     }
-    dropped |= {
-        "invalid/" + key.removeprefix("yuqing/invalid/"): n
-        for key, n in plain.items()
-        if key.startswith("yuqing/invalid/")
-    }
-    errors = {
-        key.removeprefix("yuqing/errors/"): n
-        for key, n in plain.items()
-        if key.startswith("yuqing/errors/")
-    }
-    fields = {
-        key.removeprefix("yuqing/field/"): n
-        for key, n in plain.items()
-        if key.startswith("yuqing/field/")
-    }
-    parse_failed = {
-        key.removeprefix("yuqing/parse_failed/"): n
-        for key, n in plain.items()
-        if key.startswith("yuqing/parse_failed/")
-    }
+    errors = _group(plain, "yuqing/errors/")
     return {
         "dropped": dropped,
         "errors": errors,
-        "field_problems": fields,
-        "parse_failed": parse_failed,
+        "field_problems": _group(plain, "yuqing/field/"),
+        "parse_failed": _group(plain, "yuqing/parse_failed/"),
+        "withheld": _group(plain, "yuqing/withheld/"),
         "scrapy": plain,
     }
+
+
+def _group(stats: dict[str, Any], prefix: str) -> dict[str, Any]:
+    return {key.removeprefix(prefix): n for key, n in stats.items() if key.startswith(prefix)}
 
 
 def layout_message(failures: list[tuple[str, str, str | None]]) -> str:

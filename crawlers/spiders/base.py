@@ -201,6 +201,12 @@ class MentionSpider(scrapy.Spider):
         """A field that could not be read becomes a counter, never a crash."""
         self.crawler.stats.inc_value(f"yuqing/field/{self.name}/{name}")
 
+    def count_withheld(self, where: str, why: str) -> None:
+        """A post the site shows only as a notice (deleted, hidden by its author's settings):
+        not a field we failed to read, so not a field problem, but counted so nothing vanishes
+        (the run's ``stats.withheld``)."""
+        self.crawler.stats.inc_value(f"yuqing/withheld/{self.name}/{where}/{why}")
+
     def request_failed(self, failure):
         """Errback of every request: the stream it belongs to now has a hole."""
         request = failure.request

@@ -398,11 +398,6 @@ class WeiboSpider(MentionSpider):
             extra=extra,
         )
 
-    def count_withheld(self, where: str, why: str) -> None:
-        """A post Weibo shows only as a notice (deleted, hidden by its author's settings): not a
-        field we failed to read, so not a field problem, but counted so nothing vanishes."""
-        self.crawler.stats.inc_value(f"yuqing/withheld/{self.name}/{where}/{why}")
-
     def count(self, data: dict, key: str) -> int:
         try:
             return parse_count(data.get(key))
