@@ -71,10 +71,20 @@ class EmailChannel(_Strict):
 
 
 def check_http_url(value: str) -> str:
-    """``value`` if it is an absolute http(s) URL with a host, else a ValueError."""
-    parts = urlsplit(value)
+    """``value`` if it is an absolute http(s) URL with a host that HTTP can send as written,
+    else a ValueError. The message never quotes the URL: robot URLs carry their token."""
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        # http.client would refuse it at send time, with the whole path in its message.
+        raise ValueError("the URL holds a space or control character (percent-encode it)")
+    if not value.isascii():
+        raise ValueError("the URL holds non-ASCII characters (percent-encode them)")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - parsing the port raises for "host:99999" or "host:x"
+    except ValueError:
+        raise ValueError("not a valid URL (check the host and port)") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"not an http(s) URL: {value[:40]!r}")
+        raise ValueError("not an http(s) URL with a host")
     return value
 
 
@@ -87,9 +97,9 @@ class _WebhookSecret(_Strict):
         if webhook is not None and webhook.value is not None:
             try:
                 check_http_url(webhook.reveal())
-            except ValueError:
+            except ValueError as exc:
                 # Never echo the value: the URL carries the robot's token.
-                raise ValueError("webhook: not an http(s) URL") from None
+                raise ValueError(f"webhook: {exc}") from None
         return self
 
 

@@ -16,12 +16,16 @@ What "never twice" means (docs/channels.md has the long version):
   ``resend`` (default; losing a crisis alert is worse) sends it again marked "may be a
   duplicate", with the same idempotency key (webhook header, mail Message-ID); ``hold`` stops
   and lists it for an operator (``yuqing alerts deliveries --retry ID``).
+
+An error's text is redacted by the channel (:meth:`alerts.channels.Sender.redact`) before it is
+logged or stored: a receiver that echoes the request must not put its token in the table.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import traceback
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -193,12 +197,17 @@ def _send_claimed(store, alerts, target: Sender, tz, claimed: list[dict], clock,
     try:
         target.send(notifications, keys, tz, possible_duplicate=doubtful)
     except (SendError, SecretMissing) as exc:
-        error = str(exc)
+        error = target.redact(exc)
         in_doubt = isinstance(exc, SendError) and exc.in_doubt
         retry_after = exc.retry_after if isinstance(exc, SendError) else None
     except Exception as exc:  # a bug must not stop other channels or lose the row
-        log.exception("sending deliveries %s to %s crashed", ids, target.channel_id)
-        error, in_doubt, retry_after = f"{type(exc).__name__}: {exc}", False, None
+        log.error(
+            "sending deliveries %s to %s crashed:\n%s",
+            ids,
+            target.channel_id,
+            target.redact(traceback.format_exc()),
+        )
+        error, in_doubt, retry_after = target.redact(f"{type(exc).__name__}: {exc}"), False, None
     else:
         # The rows of one message share sent_at: that is how the rate limit counts messages.
         rows_db.mark_sent(store, ids, clock())

@@ -1,7 +1,8 @@
 """The ``yuqing`` command line. Each command body calls one library function and prints.
 
 Exit codes are in :mod:`pipeline.exit_codes`. Every command's docstring is its ``--help`` and
-shows an example; ``tests/test_cli.py`` fails when one does not.
+shows an example; ``tests/test_cli.py`` fails when one does not. Every error message goes
+through :func:`alerts.secrets.redact` on its way to the terminal.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from sqlalchemy.exc import DBAPIError
 
+from alerts.secrets import redact
 from pipeline import exit_codes
 from pipeline.cli_alerts import alerts_group
 from pipeline.cli_analysts import export_command, stats_command
@@ -25,10 +27,20 @@ from pipeline.cli_parse_page import parse_page_command
 from pipeline.cli_report import report_command
 from pipeline.cli_web import web_command
 from pipeline.config import EXAMPLE_PATH, Config, ConfigError, load_config
-from pipeline.logs import add_log_file, setup_logging
+from pipeline.logs import LogFileError, add_log_file, setup_logging
 from pipeline.mention_filter import build_filter, filter_options
 from pipeline.output import console, format_option, terminal_safe, write_rows
-from storage.db import StorageError, Store, current_revision, head_revision, make_engine, safe_url
+from pipeline.time_args import Count
+from storage.db import (
+    StorageError,
+    Store,
+    check_url,
+    current_revision,
+    error_text,
+    head_revision,
+    make_engine,
+    safe_url,
+)
 from storage.db import upgrade as upgrade_schema
 from storage.query import find_mentions
 
@@ -46,16 +58,20 @@ class App:
     @property
     def config(self) -> Config:
         if self._config is None:
-            self._config = load_config(self.config_path)
-            logging_config = self._config.logging
+            config = load_config(self.config_path)
+            logging_config = config.logging
             if logging_config.file:
-                add_log_file(
-                    logging_config.file,
-                    logging_config.format,
-                    logging_config.level,
-                    int(logging_config.max_megabytes * 1_000_000),
-                    logging_config.backups,
-                )
+                try:
+                    add_log_file(
+                        logging_config.file,
+                        logging_config.format,
+                        logging_config.level,
+                        int(logging_config.max_megabytes * 1_000_000),
+                        logging_config.backups,
+                    )
+                except LogFileError as exc:
+                    raise ConfigError(config.source, [f"logging.file: {exc}"]) from None
+            self._config = config
         return self._config
 
     def store(self) -> Store:
@@ -69,16 +85,16 @@ class YuqingGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ConfigError as exc:
-            click.echo(f"config error: {exc}", err=True)
+            click.echo(f"config error: {redact(exc)}", err=True)
             ctx.exit(exit_codes.CONFIG)
         except StorageError as exc:
-            click.echo(f"database error: {exc}", err=True)
+            click.echo(f"database error: {redact(exc)}", err=True)
             ctx.exit(exit_codes.FAILURE)
         except DBAPIError as exc:
             # A fault the retries could not ride out (disk full, read-only file, server gone):
             # say what the database said, not a traceback. Completed batches stay stored.
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-            click.echo(f"database error: {terminal_safe(reason)}", err=True)
+            click.echo(f"database error: {terminal_safe(redact(reason))}", err=True)
             ctx.exit(exit_codes.FAILURE)
 
 
@@ -143,9 +159,13 @@ def config_check(app: App) -> None:
         YUQING_DINGTALK_WEBHOOK=... yuqing config check
     """
     config = app.config
-    missing = config.missing_secrets()
-    if missing:
-        raise ConfigError(config.source, missing)
+    problems = config.missing_secrets()
+    try:
+        check_url(config.database_url())
+    except StorageError as exc:
+        problems.append(f"storage.url: {exc}")
+    if problems:
+        raise ConfigError(config.source, problems)
     click.echo(f"{config.source}: OK")
     click.echo(f"  database: {safe_url(config.database_url())}")
     click.echo(f"  topics: {', '.join(t.name for t in config.topics) or '(none)'}")
@@ -180,7 +200,7 @@ def db_upgrade(app: App, revision: str) -> None:
         upgrade_schema(engine, revision)
         after = current_revision(engine)
     except Exception as exc:
-        raise StorageError(f"{safe_url(url)}: {exc}") from exc
+        raise StorageError(f"{safe_url(url)}: {error_text(url, exc)}") from None
     finally:
         engine.dispose()
     click.echo(f"{safe_url(url)}: schema {before or 'empty'} -> {after}")
@@ -200,7 +220,7 @@ def db_current(app: App) -> None:
     try:
         current = current_revision(engine)
     except Exception as exc:
-        raise StorageError(f"{safe_url(url)}: {exc}") from exc
+        raise StorageError(f"{safe_url(url)}: {error_text(url, exc)}") from None
     finally:
         engine.dispose()
     head = head_revision()
@@ -273,7 +293,7 @@ def ingest(app: App, file: Path, rejects: Path | None) -> None:
 
 @cli.command()
 @filter_options
-@click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True, help="0 = all.")
+@click.option("--limit", type=Count(), default=50, show_default=True, help="0 = all.")
 @format_option
 @pass_app
 def mentions(app: App, limit, fmt, **filters) -> None:

@@ -22,7 +22,7 @@ from alerts.severity import severity_name
 from pipeline import exit_codes
 from pipeline.cli_delivery import deliveries, routes, test_channel
 from pipeline.output import console, format_option, terminal_safe, write_rows
-from pipeline.time_args import parse_time_arg
+from pipeline.time_args import Count, parse_time_arg, time_option_value
 from storage import incidents
 
 # The root group puts its App (config + store factory) in the context object.
@@ -82,7 +82,7 @@ def evaluate_command(app, at: str | None) -> None:
     """
     from pipeline.jobs import Locked, alerts_job
 
-    now = parse_time_arg(at, app.config.tz) if at else None
+    now = time_option_value(at, app.config.tz, "--at")
     try:
         outcome = alerts_job(app.config, now)
     except Locked as exc:
@@ -104,7 +104,7 @@ def evaluate_command(app, at: str | None) -> None:
     help="live = open or acknowledged.",
 )
 @click.option("--topic", help="Only this topic.")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--limit", type=Count(minimum=1), default=50, show_default=True)
 @format_option
 @_pass_app
 def list_command(app, status: str, topic: str | None, limit: int, fmt: str) -> None:
@@ -146,7 +146,7 @@ def list_command(app, status: str, topic: str | None, limit: int, fmt: str) -> N
 
 
 @alerts_group.command("show")
-@click.argument("incident_id", type=int)
+@click.argument("incident_id", type=Count(minimum=1))
 @_pass_app
 def show_command(app, incident_id: int) -> None:
     """Show one incident with its evidence and notes.
@@ -221,7 +221,7 @@ def print_incident(console: Console, incident: dict, tz, language: str = "zh") -
 
 
 @alerts_group.command("ack")
-@click.argument("incident_id", type=int)
+@click.argument("incident_id", type=Count(minimum=1))
 @click.option("--note", help="What is being done.")
 @_by_option
 @_pass_app
@@ -243,7 +243,7 @@ def ack_command(app, incident_id: int, note: str | None, author: str) -> None:
 
 
 @alerts_group.command("note")
-@click.argument("incident_id", type=int)
+@click.argument("incident_id", type=Count(minimum=1))
 @click.argument("text")
 @_by_option
 @_pass_app
@@ -263,7 +263,7 @@ def note_command(app, incident_id: int, text: str, author: str) -> None:
 
 
 @alerts_group.command("resolve")
-@click.argument("incident_id", type=int)
+@click.argument("incident_id", type=Count(minimum=1))
 @click.option("--note", help="How it ended.")
 @_by_option
 @_pass_app

@@ -16,6 +16,7 @@ from rich.text import Text
 from pipeline.export import FORMATS, ExportError, export_mentions, format_for
 from pipeline.mention_filter import build_filter, filter_options
 from pipeline.output import console, terminal_safe
+from pipeline.time_args import Count
 from storage.stats import BUCKETS, Stats, stats
 
 
@@ -30,7 +31,7 @@ from storage.stats import BUCKETS, Stats, stats
 )
 @click.option(
     "--top",
-    type=click.IntRange(min=1),
+    type=Count(minimum=1, maximum=1000),
     default=10,
     show_default=True,
     help="How many authors and keywords.",
@@ -148,7 +149,7 @@ def _print_stats(result: Stats, bucket: str) -> None:
     type=click.Choice(FORMATS),
     help="csv (UTF-8 with BOM, for Excel), xlsx, jsonl or parquet; default: from --out's suffix.",
 )
-@click.option("--limit", type=click.IntRange(min=0), default=0, show_default=True, help="0 = all.")
+@click.option("--limit", type=Count(), default=0, show_default=True, help="0 = all.")
 @click.pass_obj
 def export_command(app, out_path: Path, fmt: str | None, limit: int, **values) -> None:
     """Export the mentions matching the filter, newest first, to a file.

@@ -13,8 +13,10 @@ import click
 
 from alerts.config import SEVERITY_ZH, parse_severity
 from alerts.routing import find_channels, route
+from alerts.secrets import redact
 from pipeline import exit_codes
 from pipeline.output import format_option, write_rows
+from pipeline.time_args import Count
 from storage import deliveries as rows_db
 
 
@@ -52,7 +54,7 @@ def test_channel(app, name: str) -> None:
             click.echo(f"{row['channel']}: queued (rate limit); the next delivery run sends it")
         else:
             failed += 1
-            click.echo(f"{row['channel']}: NOT sent ({row['state']}): {row['last_error']}")
+            click.echo(f"{row['channel']}: NOT sent ({row['state']}): {redact(row['last_error'])}")
     if failed:
         click.echo(
             f"{failed} channel(s) failed; the test message stays queued and is retried like "
@@ -64,11 +66,11 @@ def test_channel(app, name: str) -> None:
 
 @click.command("deliveries")
 @click.option("--all", "show_all", is_flag=True, help="Include sent deliveries.")
-@click.option("--limit", type=click.IntRange(min=0), default=100, show_default=True)
+@click.option("--limit", type=Count(), default=100, show_default=True)
 @click.option(
     "--retry",
     "retry_ids",
-    type=int,
+    type=Count(minimum=1),
     multiple=True,
     metavar="ID",
     help="Queue a failed or held delivery again (repeatable).",
@@ -98,6 +100,9 @@ def deliveries(app, show_all: bool, limit: int, retry_ids, check: bool, fmt: str
     finally:
         store.close()
     tz = app.config.tz
+    for row in rows:
+        # Rows written before errors were redacted at the source may still hold a token.
+        row["last_error"] = redact(row["last_error"]) if row["last_error"] else row["last_error"]
     columns = [
         "id",
         "state",

@@ -11,9 +11,10 @@ from pathlib import Path
 import click
 
 from alerts.channels.base import SendError
+from alerts.secrets import redact
 from pipeline import exit_codes
 from pipeline.reports.build import KINDS
-from pipeline.time_args import parse_time_arg
+from pipeline.time_args import time_option_value
 
 
 @click.command("report")
@@ -58,10 +59,7 @@ def report_command(app, kind: str, topic, end, email, out_dir) -> None:
     config = app.config
     if topic is not None and topic not in {t.name for t in config.topics}:
         raise click.BadParameter(f"unknown topic {topic!r}", param_hint="--topic")
-    try:
-        end_at = parse_time_arg(end, config.tz) if end else None
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--end") from None
+    end_at = time_option_value(end, config.tz, "--end")
     to = [a.strip() for a in email.split(",") if a.strip()] if email else None
     for address in to or []:
         if "@" not in address:
@@ -88,7 +86,7 @@ def report_command(app, kind: str, topic, end, email, out_dir) -> None:
         click.echo(f"report not mailed: {exc}", err=True)
         raise SystemExit(exit_codes.CONFIG) from None
     except SendError as exc:
-        click.echo(f"report not mailed: {exc}", err=True)
+        click.echo(f"report not mailed: {redact(exc)}", err=True)
         raise SystemExit(exit_codes.FAILURE) from None
     finally:
         store.close()

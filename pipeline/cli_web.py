@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import re
 
 import click
 
-_TOKEN_IN_URL = re.compile(r"([?&]token=)[^&\s]*", re.I)
+from alerts.secrets import redact
 
 
 class RedactToken(logging.Filter):
-    """Masks ``token=...`` in uvicorn's access lines (the ``/login?token=`` form)."""
+    """Masks credentials in uvicorn's access lines: the ``/login?token=`` form, also spelt
+    ``?%74oken=``, and any other token-like parameter (:func:`alerts.secrets.redact`)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(
-                _TOKEN_IN_URL.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args
-            )
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
         return True
 
 

@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from alerts.config import AlertsConfig
-from alerts.secrets import SecretMissing, SecretRef
+from alerts.config import AlertsConfig, check_http_url
+from alerts.secrets import SecretMissing, SecretRef, remember
 from nlp.topics import TopicRule
 from pipeline.validation_errors import describe_errors
 
@@ -279,6 +279,12 @@ class WebConfig(_Strict):
     )
     host: str = Field("127.0.0.1", description="address to listen on; loopback by default")
     port: int = Field(8080, ge=1, le=65535)
+    session_hours: float = Field(
+        12, gt=0, le=720, description="a browser login lasts this long; logging out ends it"
+    )
+    login_failures_per_minute: int = Field(
+        10, ge=1, le=1000, description="wrong tokens from one address before it waits (HTTP 429)"
+    )
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -357,6 +363,7 @@ class Config(_Strict):
         """The storage URL: ``$YUQING_DATABASE_URL`` if set, else ``storage.url``."""
         override = os.environ.get("YUQING_DATABASE_URL")
         if override:
+            remember(override)  # its password is masked in every message from now on
             return override
         try:
             return self.storage.url.reveal()
@@ -380,9 +387,16 @@ class Config(_Strict):
         problems = []
         for key, ref in self.secrets():
             try:
-                ref.reveal()
+                value = ref.reveal()
             except SecretMissing as exc:
                 problems.append(f"{key}: {exc}")
+                continue
+            if key.endswith(".webhook"):
+                # Inline webhooks are checked at load; these came from a file or the environment.
+                try:
+                    check_http_url(value)
+                except ValueError as exc:
+                    problems.append(f"{key} ({ref.describe()}): {exc}")
         return problems
 
 
@@ -402,6 +416,8 @@ def format_errors(exc: ValidationError) -> list[str]:
 
 def parse_config(text: str, source: str = "<string>") -> Config:
     """Parse and validate TOML text; raises :class:`ConfigError` listing every problem."""
+    # Windows editors save UTF-8 with a byte order mark, which TOML does not allow.
+    text = text.removeprefix("\ufeff")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

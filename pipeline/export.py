@@ -3,6 +3,8 @@
 Rows are streamed from the database and written as they come, so an export of a million mentions
 holds one chunk in memory, not the whole set. The file appears only when complete (written next
 to its final path, then renamed), so a failed export never leaves half a spreadsheet behind.
+The folder must exist (a mistyped path is an error, not a new folder tree); a path the system
+cannot write is an :class:`ExportError` naming it, checked before the query runs.
 
 Spreadsheets evaluate formulas: CSV and XLSX cells pass through :func:`pipeline.output.csv_safe`,
 so a post starting with ``=`` or ``@`` cannot run anything in Excel. JSONL and Parquet are data
@@ -14,6 +16,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import uuid
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -57,13 +60,48 @@ def export_mentions(
     fmt = format_for(path, fmt)
     writer = {"csv": _csv, "xlsx": _xlsx, "jsonl": _jsonl, "parquet": _parquet}[fmt]
     tz = tz or UTC
-    partial = path.with_name(f".{path.name}.partial")
+    partial = _writable(path)
     try:
         count = writer(iter_mentions(store, f, chunk=2000), partial, tz)
         os.replace(partial, path)
+    except OSError as exc:
+        raise ExportError(f"cannot write {path}: {_reason(exc)}") from None
     finally:
-        partial.unlink(missing_ok=True)
+        _discard(partial)
     return count
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
+def _discard(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass  # nothing was created under a name the system refuses
+
+
+def _writable(path: Path) -> Path:
+    """A new empty temporary file beside ``path``, once ``path`` itself is known to be
+    creatable: a missing folder, a folder in its place, a name too long, a read-only folder
+    or a missing permission is found before the query runs, not after a million rows."""
+    folder = path.parent
+    if not folder.is_dir():
+        raise ExportError(f"cannot write {path}: folder {folder} does not exist")
+    try:
+        if path.is_dir():
+            raise ExportError(f"cannot write {path}: it is a folder")
+        if not path.exists():
+            path.open("wb").close()
+            path.unlink()
+        # A short unique name (the final one may already be as long as the system allows),
+        # created as an ordinary file so the export gets the usual permissions.
+        partial = folder / f".yuqing-export-{uuid.uuid4().hex[:16]}.partial"
+        partial.open("xb").close()
+    except OSError as exc:
+        raise ExportError(f"cannot write {path}: {_reason(exc)}") from None
+    return partial
 
 
 def _text_cell(value: Any, tz: tzinfo) -> Any:

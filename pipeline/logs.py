@@ -2,7 +2,11 @@
 one JSON object per line (``[logging] format = "json"``) for log shippers.
 
 Log untrusted text with ``%r`` so control characters arrive escaped, never raw; the JSON form
-escapes everything by construction.
+escapes everything by construction. Every handler masks credentials (:class:`RedactSecrets`)
+as a last line of defence; code that logs an error carrying a secret redacts it first anyway.
+
+A log file whose folder is missing gets the folder created, with a warning; a log file that
+cannot be opened (a folder, no permission) is a :class:`LogFileError` naming the path.
 """
 
 from __future__ import annotations
@@ -14,7 +18,27 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from alerts.secrets import redact
+
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class LogFileError(Exception):
+    """The configured log file cannot be opened for appending."""
+
+
+class RedactSecrets(logging.Filter):
+    """Masks every credential in a record's message and traceback before a handler writes it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:
+            # Formatters reuse exc_text when set, so the traceback is written redacted.
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -27,7 +51,7 @@ class JsonFormatter(logging.Formatter):
             "pid": record.process,
         }
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
 
 
@@ -36,6 +60,7 @@ def setup_logging(verbosity: int = 0) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(TEXT_FORMAT))
     handler.setLevel(level)
+    handler.addFilter(RedactSecrets())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(min(level, logging.INFO))
@@ -48,17 +73,27 @@ def add_log_file(
     max_bytes: int = 10_000_000,
     backups: int = 5,
 ) -> None:
-    """Also log to a rotating file (added once per path)."""
+    """Also log to a rotating file (added once per path); :class:`LogFileError` when it cannot
+    be opened."""
     root = logging.getLogger()
     path = path.expanduser().resolve()
     for existing in root.handlers:
         if getattr(existing, "baseFilename", None) == str(path):
             return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.handlers.RotatingFileHandler(
-        path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
-    )
+    if path.is_dir():
+        raise LogFileError(f"{path} is a folder: give a file name inside it")
+    created = not path.parent.exists()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.handlers.RotatingFileHandler(
+            path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
+        )
+    except OSError as exc:
+        raise LogFileError(f"cannot open {path}: {exc.strerror or type(exc).__name__}") from None
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
+    handler.addFilter(RedactSecrets())
     handler.setLevel(level)
     root.addHandler(handler)
     root.setLevel(min(root.level, handler.level))
+    if created:
+        logging.getLogger(__name__).warning("created folder %s for the log file", path.parent)

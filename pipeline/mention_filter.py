@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import click
 
-from pipeline.time_args import parse_time_arg
+from pipeline.time_args import Count, time_option_value
 from storage.query import MentionFilter
 
 FILTER_FIELDS = (
@@ -46,7 +46,7 @@ def filter_options(func: Callable) -> Callable:
         click.option("--cause", help="Complaint cause, e.g. 产品质量."),
         click.option(
             "--min-engagement",
-            type=click.IntRange(min=0),
+            type=Count(),
             help="At least this many reposts + comments + likes.",
         ),
     ]
@@ -60,11 +60,7 @@ def build_filter(app, values: dict, limit: int | None = None) -> MentionFilter:
     tz = app.config.tz
     kwargs = {k: values[k] for k in FILTER_FIELDS}
     for name in ("since", "until"):
-        if kwargs[name]:
-            try:
-                kwargs[name] = parse_time_arg(kwargs[name], tz)
-            except ValueError as exc:
-                raise click.BadParameter(str(exc), param_hint=f"--{name}") from None
+        kwargs[name] = time_option_value(kwargs[name], tz, f"--{name}")
     try:
         return MentionFilter(**kwargs, limit=limit)
     except ValueError as exc:

@@ -4,6 +4,11 @@
 newcomer needs no setup step; any other database that is behind the code raises
 :class:`SchemaOutdated` and asks for ``yuqing db upgrade``, because migrating a shared PostgreSQL
 under a running fleet should be a deliberate act.
+
+Nothing here prints a password: :func:`safe_url` and every error message go through
+:func:`alerts.secrets.redact`, which masks ``user:password@`` and ``?password=`` alike.
+A SQLite file whose folder does not exist gets the folder created with a warning (a first run
+should just work, but a mistyped path must not silently start an empty database elsewhere).
 """
 
 from __future__ import annotations
@@ -19,8 +24,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
+
+from alerts.secrets import redact
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +42,49 @@ class SchemaOutdated(StorageError):
     """The database schema is older (or newer) than this version of the code."""
 
 
+SUPPORTED = "sqlite:///path.db or postgresql+psycopg://user@host/db"
+
+
 def safe_url(url: str) -> str:
-    """The URL with any password masked, for logs and messages."""
+    """The URL with every credential masked (``user:***@``, ``?password=***``), for messages."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+        return redact(make_url(url).render_as_string(hide_password=True), [url])
+    except (ArgumentError, ValueError):
         return "<unparseable database URL>"
+
+
+def error_text(url: str, exc: BaseException) -> str:
+    """A driver's error in one line, with the URL's credentials masked wherever it echoes them."""
+    lines = str(exc).strip().splitlines()
+    return redact(lines[0] if lines else type(exc).__name__, [url])
+
+
+def check_url(url: str) -> None:
+    """Raise :class:`StorageError` unless ``url`` is a database URL this installation can open:
+    parseable, a known dialect and its driver installed (no connection is made)."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        raise StorageError(f"not a database URL ({SUPPORTED})") from None
+    try:
+        parsed.get_dialect().import_dbapi()
+    except (NoSuchModuleError, ImportError) as exc:
+        raise StorageError(
+            f"no driver for {parsed.drivername!r} in this installation "
+            f"({error_text(url, exc)}); use {SUPPORTED}"
+        ) from None
+
+
+def _sqlite_folder(db: str) -> None:
+    folder = Path(db).expanduser().parent
+    if folder.is_dir():
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise StorageError(f"cannot create folder {folder} for the SQLite file: {reason}") from None
+    log.warning("created folder %s for the SQLite database (it did not exist)", folder)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -55,19 +99,23 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 def make_engine(url: str, **kwargs) -> Engine:
     """An engine for ``url``; SQLite files get WAL mode and their parent folder created."""
+    check_url(url)
+    parsed = make_url(url)
     try:
-        parsed = make_url(url)
-    except ArgumentError as exc:
-        raise StorageError(f"invalid database URL {safe_url(url)!r}: {exc}") from exc
-    if parsed.get_backend_name() == "sqlite":
-        db = parsed.database
-        if db and db != ":memory:" and not db.startswith("file:"):
-            Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, **kwargs)
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(parsed, **kwargs)
+        if parsed.get_backend_name() == "sqlite":
+            db = parsed.database
+            if db and db != ":memory:" and not db.startswith("file:"):
+                _sqlite_folder(db)
+            engine = create_engine(parsed, **kwargs)
+            event.listen(engine, "connect", _sqlite_pragmas)
+            return engine
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_engine(parsed, **kwargs)
+    except (ArgumentError, TypeError, ValueError) as exc:
+        # e.g. an unknown query option: say which URL without its password.
+        raise StorageError(
+            f"invalid database URL {safe_url(url)}: {error_text(url, exc)}"
+        ) from None
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:
@@ -130,9 +178,10 @@ class Store:
             # After a full downgrade only Alembic's own (empty) bookkeeping table is left.
             empty = current is None and tables <= {"alembic_version"}
         except Exception as exc:  # driver errors differ per backend; name the URL either way
+            url = self.engine.url.render_as_string(hide_password=False)
             raise StorageError(
-                f"cannot open database {safe_url(str(self.engine.url))}: {exc}"
-            ) from exc
+                f"cannot open database {safe_url(url)}: {error_text(url, exc)}"
+            ) from None
         head = head_revision()
         if current == head:
             return

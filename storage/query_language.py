@@ -13,6 +13,10 @@ FTS5, so a lower-case "and" is just a word)::
 Every word and phrase is cut by the caller's segmenter (the one that indexed the posts); a word
 that yields several tokens is matched as a phrase of them. A full-text index can only exclude
 from something it found, so NOT must stand in an AND beside at least one positive term.
+
+Size limits keep a hostile query from exhausting the parser's recursion or the database's
+query planner: :data:`MAX_QUERY_LENGTH` characters, :data:`MAX_DEPTH` levels of parentheses
+and NOTs, :data:`MAX_TERMS` words and phrases. Each is a :class:`QuerySyntaxError`.
 """
 
 from __future__ import annotations
@@ -22,6 +26,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 Segment = Callable[[str], list[str]]
+
+MAX_QUERY_LENGTH = 1000
+MAX_DEPTH = 20
+MAX_TERMS = 100
 
 
 class QuerySyntaxError(ValueError):
@@ -86,9 +94,25 @@ def _lex(query: str) -> list[tuple[str, str, int]]:
 
 class _Parser:
     def __init__(self, query: str, segment: Segment):
+        if len(query) > MAX_QUERY_LENGTH:
+            raise QuerySyntaxError(
+                f"the search query is {len(query)} characters long; at most {MAX_QUERY_LENGTH}"
+            )
         self.items = _lex(query)
+        terms = sum(kind in ("word", "phrase") for kind, _, _ in self.items)
+        if terms > MAX_TERMS:
+            raise QuerySyntaxError(f"the search query has {terms} words; at most {MAX_TERMS}")
         self.at = 0
+        self.depth = 0
         self.segment = segment
+
+    def deeper(self) -> None:
+        # Every nesting level is a recursion of this parser (and of the compilers after it).
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise QuerySyntaxError(
+                f"parentheses or NOTs nested deeper than {MAX_DEPTH} levels: {self.where()}"
+            )
 
     def peek(self) -> str | None:
         return self.items[self.at][0] if self.at < len(self.items) else None
@@ -129,14 +153,18 @@ class _Parser:
         kind = self.peek()
         if kind == "NOT":
             self.take()
+            self.deeper()
             item = self.unary()
+            self.depth -= 1
             return None if item is None else Not(item)
         if kind == "(":
             self.take()
+            self.deeper()
             node = self.or_()
             if self.peek() != ")":
                 raise QuerySyntaxError(f"expected ')' instead of {self.where()}")
             self.take()
+            self.depth -= 1
             return node
         if kind in ("word", "phrase"):
             _, value, _ = self.take()

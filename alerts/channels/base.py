@@ -3,7 +3,9 @@
 A sender turns one or more notifications into one message on its platform. It raises
 :class:`SendError` when the message did not arrive, with ``in_doubt`` set when it may have
 arrived anyway (the request went out and no answer came back), so the outbox can tell a safe
-retry from a possible duplicate.
+retry from a possible duplicate. :meth:`Sender.redact` masks the channel's own secrets (and
+anything credential-shaped) in a text; the outbox runs every error through it before the text
+is logged, stored in ``delivery.last_error`` or printed.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from alerts.render import Options
+from alerts.secrets import SecretMissing, SecretRef, redact
 
 
 class SendError(Exception):
@@ -47,6 +50,29 @@ class Sender:
         override = alerts.delivery.rate_per_minute.get(self.type)
         if override:
             self.rate = Rate(max(1, int(override)), 60.0)
+
+    def secret_values(self) -> list[str]:
+        """Every secret this channel sends with (URL, key, token, signing secret, SMTP password)
+        that can be read now."""
+        refs = [getattr(self.channel, name) for name in type(self.channel).model_fields]
+        if self.type == "email" and self.alerts.smtp is not None:
+            refs.append(self.alerts.smtp.password)
+        values = []
+        for ref in refs:
+            if isinstance(ref, SecretRef):
+                try:
+                    values.append(ref.reveal())
+                except SecretMissing:
+                    continue
+        # The generic webhook's URL is plain config, but may carry a token in its query.
+        url = getattr(self.channel, "url", None)
+        if url is not None and not isinstance(url, SecretRef):
+            values.append(str(url))
+        return values
+
+    def redact(self, text: object) -> str:
+        """``text`` with this channel's secrets and anything credential-shaped masked."""
+        return redact(text, self.secret_values())
 
     def options(self, tz: ZoneInfo) -> Options:
         return Options(

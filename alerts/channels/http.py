@@ -2,8 +2,13 @@
 
 ``http.client`` rather than urllib or requests: connecting and sending are separate steps, so
 a refused or failed connection (nothing sent: safe to retry) is told apart from a timeout
-after the request went out (maybe delivered). Environment proxies are not used; robots and
-webhooks are reached directly. Error messages name the host only: robot URLs carry tokens.
+after the request went out (maybe delivered). The request line and headers are built before
+connecting, so a URL or header that HTTP cannot carry is "never sent", not "in doubt".
+Environment proxies are not used; robots and webhooks are reached directly.
+
+Error messages name the host only: robot URLs carry tokens. A receiver's answer is quoted only
+after :func:`alerts.secrets.redact` has masked the URL's credentials, the request's headers and
+every secret revealed so far, since receivers and proxies do echo requests back.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import http.client
 import json
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
@@ -19,6 +24,7 @@ from urllib.parse import urlsplit
 from alerts.channels.base import SendError
 from alerts.config import check_http_url
 from alerts.render import plain
+from alerts.secrets import redact
 
 USER_AGENT = "yuqing-alerts/0.1"
 MAX_RESPONSE = 1_000_000
@@ -29,6 +35,8 @@ class Response:
     status: int
     headers: dict[str, str]
     body: bytes
+    # The request's URL and header values: masked wherever the answer quotes them.
+    secrets: tuple[str, ...] = field(default=(), repr=False)
 
     def json(self) -> dict | None:
         try:
@@ -38,7 +46,11 @@ class Response:
         return data if isinstance(data, dict) else None
 
     def text(self, limit: int = 200) -> str:
-        return self.body.decode("utf-8", "replace")[:limit]
+        """The start of the body, credentials masked (before cutting, so no half token shows)."""
+        return self.redact(self.body.decode("utf-8", "replace"))[:limit]
+
+    def redact(self, text: object) -> str:
+        return redact(text, self.secrets)
 
     def retry_after(self) -> float | None:
         value = self.headers.get("retry-after")
@@ -59,8 +71,8 @@ def post_json(
 ) -> Response:
     try:
         check_http_url(url)
-    except ValueError:
-        raise SendError("the configured URL is not an http(s) URL") from None
+    except ValueError as exc:
+        raise SendError(f"the configured URL is unusable, nothing was sent: {exc}") from None
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.scheme == "https":
@@ -76,20 +88,33 @@ def post_json(
         "User-Agent": USER_AGENT,
         **(headers or {}),
     }
+    secrets = (url, *sent_headers.values())
     try:
+        try:
+            # putrequest/putheader only buffer: what they refuse never left this machine. Their
+            # errors quote the path or header (the token), so only the kind of fault is kept.
+            conn.putrequest("POST", target, skip_accept_encoding=True)
+            for name, value in {**sent_headers, "Content-Length": str(len(data))}.items():
+                conn.putheader(name, value)
+        except (ValueError, http.client.HTTPException) as exc:
+            raise SendError(
+                f"request to {host} not sent: the URL or a header holds characters HTTP "
+                f"does not allow ({type(exc).__name__})"
+            ) from None
         try:
             conn.connect()
         except (OSError, http.client.HTTPException) as exc:
-            raise SendError(f"cannot connect to {host}: {_reason(exc)}") from None
+            raise SendError(f"cannot connect to {host}: {redact(_reason(exc), secrets)}") from None
         try:
-            conn.request("POST", target, body=data, headers=sent_headers)
+            conn.endheaders(data)
             resp = conn.getresponse()
             body = resp.read(MAX_RESPONSE)
         except (OSError, http.client.HTTPException) as exc:
             raise SendError(
-                f"no answer from {host} after sending: {_reason(exc)}", in_doubt=True
+                f"no answer from {host} after sending: {redact(_reason(exc), secrets)}",
+                in_doubt=True,
             ) from None
-        return Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, body)
+        return Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, body, secrets)
     finally:
         conn.close()
 
@@ -133,8 +158,9 @@ def post_robot(
     code = next((data[k] for k in code_keys if k in data), None)
     if code != 0:
         message = next((data[k] for k in message_keys if k in data), None)
+        code_text = resp.redact(plain(code, 40))
         raise SendError(
-            f"{name} {code_keys[0]} {code}: {plain(message, 200)}",
+            f"{name} {code_keys[0]} {code_text}: {resp.redact(plain(message, 2000))[:200]}",
             retry_after=throttled.get(code) if isinstance(code, int) else None,
         )
     return data

@@ -3,6 +3,9 @@
 Each endpoint is a thin wrapper over a library function the CLI also uses
 (:mod:`storage.stats`, :mod:`storage.query`, :mod:`pipeline.export`, :mod:`storage.incidents`,
 :func:`pipeline.alerting.close_incident`). Times go out as ISO 8601 in the config's time zone.
+
+Times, counts and ids in the URL go through :mod:`pipeline.time_args`, the parser the CLI uses:
+a bad or out-of-range one is HTTP 400 naming the parameter, never a 500 from the database.
 """
 
 import shutil
@@ -19,7 +22,7 @@ from starlette.background import BackgroundTask
 from pipeline.alerting import close_incident
 from pipeline.config import Config
 from pipeline.export import ExportError, export_mentions
-from pipeline.time_args import parse_time_arg
+from pipeline.time_args import parse_count, parse_time_arg
 from storage import incidents
 from storage.db import Store
 from storage.query import MentionFilter, find_mentions
@@ -74,6 +77,22 @@ def _time(text: str | None, name: str, tz: tzinfo) -> datetime | None:
         raise HTTPException(400, f"{name}: {exc}") from None
 
 
+def _count(text: str | None, name: str, minimum: int = 0) -> int | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        return parse_count(text, minimum=minimum)
+    except ValueError as exc:
+        raise HTTPException(400, f"{name}: {exc}") from None
+
+
+def _incident_id(text: str) -> int:
+    found = _count(text, "incident id", minimum=1)
+    if found is None:
+        raise HTTPException(400, "incident id: missing")
+    return found
+
+
 def bucket_starts(start: datetime, end: datetime, width: int, tz: tzinfo) -> list[int]:
     """Epoch seconds of every bucket from the one holding ``start`` to the last before ``end``,
     aligned as :func:`storage.stats.volume` aligns them (the zone's offset at ``end``)."""
@@ -96,7 +115,7 @@ def api_router(config: Config, store: Store) -> APIRouter:
         contains: str | None = None,
         search: str | None = None,
         cause: str | None = None,
-        min_engagement: Annotated[int | None, Query(ge=0)] = None,
+        min_engagement: str | None = None,
         order: Literal["newest", "engagement"] = "newest",
     ) -> MentionFilter:
         """The filters of ``yuqing mentions`` as query parameters; blanks mean "any"."""
@@ -110,7 +129,7 @@ def api_router(config: Config, store: Store) -> APIRouter:
                 contains=_blank_to_none(contains),
                 search=_blank_to_none(search),
                 cause=_blank_to_none(cause),
-                min_engagement=min_engagement,
+                min_engagement=_count(min_engagement, "min_engagement"),
                 order=order,
             )
         except ValueError as exc:  # a malformed search query
@@ -215,17 +234,19 @@ def api_router(config: Config, store: Store) -> APIRouter:
         return {"count": len(found), "incidents": plain(found, tz)}
 
     def _incident(incident_id: int) -> dict[str, Any]:
+        # Ids come in as text (see _incident_id): FastAPI's int accepts numbers beyond int64.
         found = incidents.get_incident(store, incident_id)
         if found is None:
             raise HTTPException(404, f"no incident {incident_id}")
         return plain(found, tz)
 
     @router.get("/incidents/{incident_id}")
-    def incident_show(incident_id: int) -> dict[str, Any]:
-        return _incident(incident_id)
+    def incident_show(incident_id: str) -> dict[str, Any]:
+        return _incident(_incident_id(incident_id))
 
     @router.post("/incidents/{incident_id}/ack")
-    def incident_ack(incident_id: int, body: Action) -> dict[str, Any]:
+    def incident_ack(incident_id: str, body: Action) -> dict[str, Any]:
+        incident_id = _incident_id(incident_id)
         try:
             _, changed = incidents.acknowledge_incident(
                 store,
@@ -239,7 +260,8 @@ def api_router(config: Config, store: Store) -> APIRouter:
         return {"changed": changed, "incident": _incident(incident_id)}
 
     @router.post("/incidents/{incident_id}/note")
-    def incident_note(incident_id: int, body: NoteBody) -> dict[str, Any]:
+    def incident_note(incident_id: str, body: NoteBody) -> dict[str, Any]:
+        incident_id = _incident_id(incident_id)
         text = body.text.strip()
         if not text:
             raise HTTPException(400, "text: must not be blank")
@@ -252,7 +274,8 @@ def api_router(config: Config, store: Store) -> APIRouter:
         return {"changed": True, "incident": _incident(incident_id)}
 
     @router.post("/incidents/{incident_id}/resolve")
-    def incident_resolve(incident_id: int, body: Action) -> dict[str, Any]:
+    def incident_resolve(incident_id: str, body: Action) -> dict[str, Any]:
+        incident_id = _incident_id(incident_id)
         _incident(incident_id)  # 404 before anything is written
         # Through the alerting wiring, so the follow-up notification goes out as from the CLI.
         changed = close_incident(

@@ -4,6 +4,8 @@ Pages are server-rendered shells (Jinja2, autoescaped) that load their data from
 with ``static/dashboard.js``; crawled text only ever reaches the page as ``textContent``. The
 Content-Security-Policy allows scripts, styles and connections from this origin only, so even
 a missed escape could not run injected script.
+
+Sessions, their expiry and the limit on wrong tokens are in :mod:`pipeline.web.auth`.
 """
 
 from __future__ import annotations
@@ -57,11 +59,28 @@ def _cookie_request_safe(request: Request) -> bool:
     return request.method in SAFE_METHODS or (_is_json(request) and _same_origin(request))
 
 
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _too_many(seconds: float, page: bool) -> Response:
+    headers = {"Retry-After": str(int(seconds + 0.999))}
+    detail = "too many wrong tokens from this address: try again later"
+    if page:
+        return Response(f"尝试过多 / {detail}\n", 429, headers, media_type="text/plain")
+    return JSONResponse({"detail": detail}, 429, headers=headers)
+
+
 def create_app(config: Config, store: Store, token: str) -> FastAPI:
-    """The dashboard over ``store``; every page and API call needs ``token`` (or its cookie)."""
-    check = TokenCheck(token)
+    """The dashboard over ``store``; every page and API call needs ``token`` (or a session)."""
+    check = TokenCheck(
+        token,
+        session_seconds=config.web.session_hours * 3600,
+        failures_per_minute=config.web.login_failures_per_minute,
+    )
     # No generated docs: they load scripts from a CDN and would need inline script.
     app = FastAPI(title="yuqing", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.auth = check  # tests move its clock
     templates = Jinja2Templates(
         env=Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)
     )
@@ -72,9 +91,16 @@ def create_app(config: Config, store: Store, token: str) -> FastAPI:
         if path in PUBLIC_PATHS or path.startswith("/static/"):
             response = await call_next(request)
         else:
-            by_bearer = check.bearer_ok(request.headers.get("authorization"))
+            bearer = check.bearer_value(request.headers.get("authorization"))
+            client = _client(request)
+            locked = check.locked_for(client) if bearer is not None else None
+            by_bearer = locked is None and check.token_ok(bearer)
+            if bearer is not None and locked is None and not by_bearer:
+                check.failed(client)
             by_cookie = not by_bearer and check.session_ok(request.cookies.get(COOKIE_NAME))
-            if not (by_bearer or by_cookie):
+            if locked is not None and not by_cookie:
+                response = _too_many(locked, page=not path.startswith("/api/"))
+            elif not (by_bearer or by_cookie):
                 if path.startswith("/api/"):
                     response = JSONResponse(
                         {"detail": "token required"},
@@ -94,15 +120,30 @@ def create_app(config: Config, store: Store, token: str) -> FastAPI:
 
     def _logged_in(request: Request) -> Response:
         response = RedirectResponse("/", 303)
+        check.succeeded(_client(request))
+        # Replacing a session: the old id (if any) ends rather than lingering until expiry.
+        check.end_session(request.cookies.get(COOKIE_NAME))
         response.set_cookie(
             COOKIE_NAME,
-            check.session_value(),
+            check.open_session(),
+            max_age=int(check.session_seconds),
             httponly=True,
             samesite="strict",
             secure=request.url.scheme == "https",
             path="/",
         )
         return response
+
+    def _attempt(request: Request, presented: str | None) -> Response:
+        """A login with ``presented``: refused unseen while the address is locked out."""
+        client = _client(request)
+        locked = check.locked_for(client)
+        if locked is not None:
+            return _too_many(locked, page=True)
+        if check.token_ok(presented):
+            return _logged_in(request)
+        check.failed(client)
+        return _login_form(request, "令牌不正确 / wrong token")
 
     def _login_form(request: Request, error: str | None = None) -> Response:
         return templates.TemplateResponse(
@@ -118,20 +159,18 @@ def create_app(config: Config, store: Store, token: str) -> FastAPI:
         # address bar (and uvicorn's access log is redacted, see pipeline.cli_web).
         if token is None:
             return _login_form(request)
-        if check.token_ok(token):
-            return _logged_in(request)
-        return _login_form(request, "令牌不正确 / wrong token")
+        return _attempt(request, token.strip())
 
     @app.post("/login")
     async def login_submit(request: Request) -> Response:
         # A urlencoded form parsed by hand: python-multipart is not worth a dependency here.
         form = parse_qs((await request.body()).decode("utf-8", "replace"))
-        if check.token_ok((form.get("token") or [""])[0].strip()):
-            return _logged_in(request)
-        return _login_form(request, "令牌不正确 / wrong token")
+        return _attempt(request, (form.get("token") or [""])[0].strip())
 
     @app.post("/logout")
-    def logout() -> Response:
+    def logout(request: Request) -> Response:
+        # Ends the session on the server: a copy of the cookie taken earlier stops working too.
+        check.end_session(request.cookies.get(COOKIE_NAME))
         response = RedirectResponse("/login", 303)
         response.delete_cookie(COOKIE_NAME, path="/")
         return response
