@@ -229,6 +229,8 @@ def db_current(app: App) -> None:
 
 
 def _progress_for(path: Path) -> Progress | None:
+    if str(path) == "-" or not path.is_file():  # a pipe has no size to measure progress by
+        return None
     size = path.stat().st_size
     if size < PROGRESS_FROM_BYTES or not sys.stderr.isatty():
         return None
@@ -243,25 +245,34 @@ def _progress_for(path: Path) -> Progress | None:
 
 
 @cli.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "file", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path)
+)
 @click.option(
     "--rejects",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Where bad lines go (default: FILE.rejects.jsonl).",
+    help="Where bad lines go (default: FILE.rejects.jsonl; ./stdin.rejects.jsonl for -). "
+    "Never the input file; a missing folder is created.",
 )
 @pass_app
 def ingest(app: App, file: Path, rejects: Path | None) -> None:
-    """Ingest mentions from a JSON Lines file (format: docs/mention-format.md).
+    """Ingest mentions from a JSON Lines file, or standard input with - (docs/mention-format.md).
 
     Bad lines go to the reject file with their line number and reason; the rest are stored.
-    Re-ingesting a file stores nothing twice. Exits 1 only when no line was valid.
+    Re-ingesting a file stores nothing twice. Exits 1 only when no line was valid, 2 when the
+    reject file cannot be used (checked before anything is read).
 
     \b
     Example:
         yuqing ingest exported.jsonl --rejects bad.jsonl
+        zcat export.jsonl.gz | yuqing ingest - --rejects export.rejects.jsonl
     """
-    from pipeline.ingest import ingest_file
+    from pipeline.ingest import RejectsPathError, ingest_file, prepare_rejects_path
 
+    try:
+        prepare_rejects_path(file, rejects)
+    except RejectsPathError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--rejects'") from None
     config, store = app.config, app.store()
     progress = _progress_for(file)
     try:
@@ -277,6 +288,9 @@ def ingest(app: App, file: Path, rejects: Path | None) -> None:
                 )
         else:
             result = ingest_file(file, config, store, rejects_path=rejects)
+    except RejectsPathError as exc:  # the reject file became unwritable during the run
+        click.echo(f"error: {terminal_safe(str(exc))}", err=True)
+        sys.exit(exit_codes.FAILURE)
     finally:
         store.close()
     stored = result.stored

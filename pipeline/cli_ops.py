@@ -55,8 +55,12 @@ def run_command(app, metrics_port: int | None, metrics_host: str) -> None:
 
 
 def gather(app) -> dict:
+    from storage.runs import mark_stale_runs
+
     store = app.store()
     try:
+        # A run whose process was killed would otherwise show as running forever.
+        mark_stale_runs(store)
         return {
             "database": safe_url(app.config.database_url()),
             "database_bytes": status.database_size(store),

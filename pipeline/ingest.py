@@ -1,37 +1,52 @@
 """``yuqing ingest``: mentions from a JSON Lines file through the same item path as the spiders.
 
-validate -> normalise -> enrich -> store, in batches. A bad line (broken JSON, invalid UTF-8,
-missing or mistyped fields, unparseable dates) goes to the reject file with its line number and
-reason, and every valid line is still stored. Re-ingesting a file stores nothing twice.
+validate -> normalise -> enrich -> store, in batches. A bad line (broken or too deeply nested
+JSON, invalid UTF-8, missing or mistyped fields, unparseable or implausible dates, counts out of
+range, an id holding NUL) goes to the reject file with its line number and reason, and every
+valid line is still stored; so does a row the database itself refuses. Re-ingesting a file
+stores nothing twice.
+
+The reject file may not be the input (writing it would truncate what is being read); its folder
+is created before anything is read. Reading standard input (``-``, or any input that is not a
+regular file such as ``/dev/stdin`` or a pipe), the default reject file is
+``./stdin.rejects.jsonl`` (``./NAME.rejects.jsonl`` for another pipe) in the working folder.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import stat
+import sys
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
-
-from sqlalchemy.exc import DBAPIError
+from typing import IO, BinaryIO
 
 from pipeline.config import Config
 from pipeline.enrich import Enricher
 from pipeline.normalise import Normaliser
+from pipeline.store import StoreOutcome, store_rows
 from pipeline.validate import InvalidMention, MentionIn, validate_mention
 from storage.db import StorageError, Store
-from storage.mentions import UpsertResult, upsert_mentions
+from storage.mentions import UpsertResult
 from storage.runs import finish_run, start_run
 
 log = logging.getLogger(__name__)
 
 BATCH = 400
+STDIN = Path("-")
 
 
 class IngestFailed(StorageError):
     """The database refused a batch (full disk, read-only file, ...) after the retries."""
+
+
+class RejectsPathError(ValueError):
+    """The reject file cannot be used (it is the input, a folder, or cannot be written)."""
 
 
 @dataclass
@@ -48,8 +63,61 @@ class IngestResult:
         return self.valid > 0
 
 
+def _is_stream(source: Path) -> bool:
+    """Standard input, a pipe or a device rather than a file with a folder of its own.
+    ``/dev/stdin`` redirected from a file stats as that file, hence the folder test."""
+    if source == STDIN or source.absolute().parts[1:2] in (("dev",), ("proc",)):
+        return True
+    try:
+        return not stat.S_ISREG(os.stat(source).st_mode)
+    except OSError:
+        return True
+
+
 def default_rejects_path(source: Path) -> Path:
-    return source.with_name(source.name + ".rejects.jsonl")
+    """``FILE.rejects.jsonl`` next to a file; for standard input or a pipe (whose folder,
+    ``/dev`` or ``/proc``, cannot hold it) ``./stdin.rejects.jsonl`` or ``./NAME.rejects.jsonl``
+    in the working folder."""
+    if not _is_stream(source):
+        return source.with_name(source.name + ".rejects.jsonl")
+    name = "stdin" if source in (STDIN, Path("/dev/stdin")) else source.name
+    return Path(name + ".rejects.jsonl")
+
+
+def _identity(path: Path, *, source: bool = False) -> tuple[int, int] | None:
+    """(device, inode) of a path, or of standard input for the source ``-``: equal for the
+    same file reached through a symlink or a hard link. None when it does not exist yet."""
+    try:
+        info = os.fstat(sys.stdin.fileno()) if source and path == STDIN else os.stat(path)
+    except (OSError, ValueError, AttributeError):  # no such file; a stdin without a descriptor
+        return None
+    return info.st_dev, info.st_ino
+
+
+def prepare_rejects_path(source: Path, rejects: Path | None) -> Path:
+    """The reject file for ``source``, checked before anything is read: not the input itself
+    (also through a symlink or hard link), not a folder, its folder created and writable.
+    Raises :class:`RejectsPathError` with a one-line reason."""
+    path = rejects or default_rejects_path(source)
+    shown = "standard input" if source == STDIN else str(source)
+    mine = _identity(path)
+    if mine is not None and mine == _identity(source, source=True):
+        raise RejectsPathError(
+            f"{path} is the input file ({shown}): writing rejects there would destroy it; "
+            "choose another --rejects path"
+        )
+    if path.is_dir():
+        raise RejectsPathError(f"{path} is a folder; give a file path for --rejects")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RejectsPathError(
+            f"cannot create the folder {path.parent} for rejects: {exc.strerror or exc}"
+        ) from None
+    target = path if path.exists() else path.parent
+    if not os.access(target, os.W_OK):
+        raise RejectsPathError(f"cannot write rejects to {path}: permission denied")
+    return path
 
 
 class _Rejects:
@@ -62,9 +130,16 @@ class _Rejects:
 
     def add(self, line_no: int, reason: str, raw: str) -> None:
         if self._file is None:
-            self._file = self.path.open("w", encoding="utf-8")
+            try:
+                self._file = self.path.open("w", encoding="utf-8")
+            except OSError as exc:
+                raise RejectsPathError(
+                    f"cannot write rejects to {self.path}: {exc.strerror or exc}"
+                ) from None
         record = {"line": line_no, "reason": reason, "raw": raw}
-        self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
+        # A reason may quote a key holding a lone surrogate: escape it rather than fail.
+        text = json.dumps(record, ensure_ascii=False)
+        self._file.write(text.encode("utf-8", "backslashreplace").decode("utf-8") + "\n")
         self.count += 1
 
     def close(self) -> None:
@@ -84,7 +159,22 @@ def parse_line(number: int, raw: bytes, config: Config) -> MentionIn:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidMention([f"(line): invalid JSON: {exc.msg} at column {exc.colno}"]) from None
+    except RecursionError:
+        raise InvalidMention(["(line): invalid JSON: nested too deeply"]) from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise InvalidMention([f"(line): invalid JSON: {exc}"]) from None
     return validate_mention(data, config.tz)
+
+
+def _shown(raw: bytes) -> str:
+    """A raw line as kept in the reject file, so it can be fixed and re-ingested."""
+    return raw.decode("utf-8", "replace").rstrip("\r\n")
+
+
+def _open_source(path: Path) -> AbstractContextManager[BinaryIO]:
+    if path == STDIN:  # the process's own stream: read it, leave it open
+        return nullcontext(sys.stdin.buffer)
+    return path.open("rb")
 
 
 def ingest_file(
@@ -96,31 +186,44 @@ def ingest_file(
     progress: Callable[[int], None] | None = None,
     batch_size: int = BATCH,
 ) -> IngestResult:
-    """Ingest ``path``; ``progress`` is called with the number of bytes read since its last call."""
+    """Ingest ``path`` (``Path("-")``: standard input); ``progress`` is called with the number
+    of bytes read since its last call. Raises :class:`RejectsPathError` before reading anything
+    when the reject file cannot be used."""
     result = IngestResult()
-    rejects = _Rejects(rejects_path or default_rejects_path(path))
+    rejects = _Rejects(prepare_rejects_path(path, rejects_path))
     normaliser = Normaliser(config)
     enricher = Enricher(config)
     run_id = start_run(store, "ingest")
     now = datetime.now(UTC)
     batch: list = []
+    # (line number, raw line) of each row in ``batch``, to reject a row the database refuses.
+    origins: list[tuple[int, bytes]] = []
 
     def flush() -> None:
         enricher.enrich(batch)
+        outcome = StoreOutcome()
         try:
-            result.stored += upsert_mentions(store, batch)
-        except DBAPIError as exc:
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            store_rows(store, batch, outcome=outcome)
+        except Exception as exc:
+            result.stored += outcome.stored
+            orig = getattr(exc, "orig", None)
+            reason = str(orig).strip().splitlines()[0] if orig else type(exc).__name__
             done = result.stored.inserted + result.stored.updated + result.stored.unchanged
             raise IngestFailed(
-                f"{reason}; {done} mentions were stored before it (whole batches only). "
+                f"{reason}; {done} mentions were stored before it. "
                 f"Re-run the same file once the database is fixed: nothing is stored twice"
             ) from exc
+        result.stored += outcome.stored
+        for index, reason in outcome.refused:
+            number, raw = origins[index]
+            rejects.add(number, f"(database): {reason}", _shown(raw))
+            result.valid -= 1
         batch.clear()
+        origins.clear()
 
     status, message = "failed", None
     try:
-        with path.open("rb") as source:
+        with _open_source(path) as source:
             for number, raw in enumerate(source, start=1):
                 if progress:
                     progress(len(raw))
@@ -130,10 +233,11 @@ def ingest_file(
                 try:
                     mention = parse_line(number, raw, config)
                 except InvalidMention as exc:
-                    rejects.add(number, str(exc), raw.decode("utf-8", "replace").rstrip("\r\n"))
+                    rejects.add(number, str(exc), _shown(raw))
                     continue
                 result.valid += 1
                 batch.append(normaliser.normalise(mention, now))
+                origins.append((number, raw))
                 if len(batch) >= batch_size:
                     flush()
             if batch:
@@ -151,7 +255,8 @@ def ingest_file(
         rejects.close()
         result.rejected = rejects.count
         result.rejects_path = rejects.path if rejects.count else None
-        stats = {"file": path.name, "lines": result.lines, **vars(result.stored)}
+        name = "(stdin)" if path == STDIN else path.name
+        stats = {"file": name, "lines": result.lines, **vars(result.stored)}
         try:
             finish_run(
                 store,

@@ -1,7 +1,14 @@
-"""Step 4 of the item path, for Scrapy: buffer enriched rows and upsert them in batches.
+"""Step 4 of the item path: store enriched rows in batches, isolating a row the database refuses.
 
-The buffer is flushed every ``YUQING_STORE_BATCH`` items (default 100) and when the spider
-closes. A failed flush keeps its rows for the next attempt (the upsert is idempotent).
+:func:`store_rows` is what every writer of the item path calls (``yuqing ingest`` and, for
+Scrapy, :class:`StorePipeline`). When the database refuses a batch because of one row's data (a
+value it cannot hold; validation should have caught it, this is the net under it), the batch is
+retried row by row: the refused row is reported with the database's reason and every other row
+is stored. Any other failure (database gone, disk full) is raised as before.
+
+:class:`StorePipeline` flushes its buffer every ``YUQING_STORE_BATCH`` items (default 100) and
+when the spider closes. A failed flush keeps the rows it did not get to for the next attempt
+(the upsert is idempotent); a refused row is dropped and counted as ``yuqing/store/refused``.
 ``YUQING_NOW`` (ISO 8601) stamps the rows as crawled and matched at that time instead of the
 clock, for crawls in simulated time (the demo): alerting counts them in the simulated bucket and
 engagement snapshots get simulated times too.
@@ -10,12 +17,80 @@ engagement snapshots get simulated times too.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy.exc import DataError, DBAPIError, StatementError
+
 from storage.db import Store
-from storage.mentions import upsert_mentions
+from storage.mentions import BATCH_ROWS, MentionRow, UpsertResult, upsert_mentions
 
 log = logging.getLogger(__name__)
+
+
+def refused_reason(exc: BaseException) -> str | None:
+    """Why the database refused a row, when the fault is in the row's data; None when the fault
+    is the database's (connection, disk, schema), which row by row would not cure."""
+    if isinstance(exc, DataError):  # SQLSTATE class 22: value too long, out of range, NUL...
+        return str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+    if isinstance(exc, DBAPIError):
+        return None
+    # Raised by the driver while converting a value, before the database saw it (SQLite: an
+    # int beyond 64 bits; either driver: a lone surrogate that cannot be encoded as UTF-8).
+    orig = exc.orig if isinstance(exc, StatementError) and exc.orig is not None else exc
+    if isinstance(orig, OverflowError | UnicodeError | ValueError | TypeError):
+        return f"{type(orig).__name__}: {str(orig).splitlines()[0] if str(orig) else ''}"
+    return None
+
+
+@dataclass
+class StoreOutcome:
+    """What :func:`store_rows` did: counts of stored rows, and the refused rows by position."""
+
+    stored: UpsertResult = field(default_factory=UpsertResult)
+    refused: list[tuple[int, str]] = field(default_factory=list)  # (index in rows, reason)
+    # Rows [0, done) are stored or refused; a failure leaves the rest for another attempt.
+    done: int = 0
+
+
+def store_rows(
+    store: Store,
+    rows: list[MentionRow],
+    now: datetime | None = None,
+    outcome: StoreOutcome | None = None,
+) -> StoreOutcome:
+    """Upsert ``rows`` in transactions of at most :data:`BATCH_ROWS`, isolating refused rows.
+
+    Pass ``outcome`` to learn how far a failed call got: when a database fault is raised,
+    ``outcome.done`` rows were already stored or refused and need not be tried again."""
+    outcome = outcome if outcome is not None else StoreOutcome()
+    while outcome.done < len(rows):
+        start = outcome.done
+        chunk = rows[start : start + BATCH_ROWS]
+        try:
+            outcome.stored += upsert_mentions(store, chunk, now=now)
+            outcome.done += len(chunk)
+            continue
+        except Exception as exc:
+            if refused_reason(exc) is None:
+                raise
+        # One of the rows cannot be stored: find it (and any other) one row at a time.
+        for offset, row in enumerate(chunk):
+            try:
+                outcome.stored += upsert_mentions(store, [row], now=now)
+            except Exception as exc:
+                reason = refused_reason(exc)
+                if reason is None:
+                    raise
+                outcome.refused.append((start + offset, reason))
+                log.warning(
+                    "database refused mention %s/%s: %s",
+                    row.get("platform"),
+                    row.get("post_id"),
+                    reason,
+                )
+            outcome.done = start + offset + 1
+    return outcome
 
 
 class StorePipeline:
@@ -56,16 +131,23 @@ class StorePipeline:
         if self.now is not None:
             for row in rows:
                 row["crawled_at"] = self.now
+        outcome = StoreOutcome()
         try:
-            result = upsert_mentions(self.store, rows, now=self.now)
+            store_rows(self.store, rows, now=self.now, outcome=outcome)
         except Exception:
-            # Keep the rows: the next flush (or close) tries again; the upsert is idempotent.
-            self.buffer = rows + self.buffer
+            # Keep the rows not yet handled: the next flush (or close) tries them again.
+            self.buffer = rows[outcome.done :] + self.buffer
             self.stats.inc_value("yuqing/store/failed_flushes")
-            log.exception("storing %d mentions failed; will retry", len(rows))
+            log.exception("storing %d mentions failed; will retry", len(rows) - outcome.done)
             raise
+        finally:
+            self._count(outcome)
+
+    def _count(self, outcome: StoreOutcome) -> None:
         for name in ("inserted", "updated", "unchanged", "snapshots"):
-            self.stats.inc_value(f"yuqing/store/{name}", getattr(result, name))
+            self.stats.inc_value(f"yuqing/store/{name}", getattr(outcome.stored, name))
+        if outcome.refused:
+            self.stats.inc_value("yuqing/store/refused", len(outcome.refused))
 
     def close_spider(self, spider=None):
         try:
