@@ -15,6 +15,7 @@ from nlp.causes import CauseClassifier
 from nlp.clean import clean, opinion_text
 from nlp.segment import Segmenter
 from nlp.sentiment import Sentiment, SentimentEngine, analyse
+from nlp.sentiment_tiers import TieredEngine
 
 
 def prepare(raw: str) -> str:
@@ -60,21 +61,33 @@ class PostAnalyser:
         *,
         cleaned: bool = False,
         tokens: Sequence[Sequence[str]] | None = None,
+        important: Sequence[bool] | None = None,
     ) -> list[Sentiment]:
         """Sentiment of a batch; raw posts are prepared as ingest prepares them unless
-        ``cleaned`` says they are; ``tokens`` (this analyser's segmentation) saves cutting."""
+        ``cleaned`` says they are; ``tokens`` (this analyser's segmentation) saves cutting.
+
+        With a tiered engine, ``important`` posts (an account with reach, a rising topic) get
+        the precise score whatever the fast one says."""
         if not cleaned:
             texts = [prepare(t) for t in texts]
         if tokens is None:
             tokens = self.segmenter.cut_many(texts)
+        if important is not None and isinstance(self.engine, TieredEngine):
+            return self.engine.predict(texts, tokens, important=important)
         return analyse(texts, self.engine, self.negative_below, self.positive_above, tokens=tokens)
 
-    def analyse(self, texts: Sequence[str], *, cleaned: bool = False) -> list[PostAnalysis]:
+    def analyse(
+        self,
+        texts: Sequence[str],
+        *,
+        cleaned: bool = False,
+        important: Sequence[bool] | None = None,
+    ) -> list[PostAnalysis]:
         """Analyse a batch; raw posts are cleaned first unless ``cleaned`` says they are."""
         if not cleaned:
             texts = [prepare(t) for t in texts]
         tokens = self.segmenter.cut_many(texts)
-        sentiments = self.sentiments(texts, cleaned=True, tokens=tokens)
+        sentiments = self.sentiments(texts, cleaned=True, tokens=tokens, important=important)
         results = []
         for text, words, sentiment in zip(texts, tokens, sentiments, strict=True):
             # A cause explains a complaint; positive and neutral posts have none.

@@ -3,9 +3,12 @@
 ``score`` is the positivity of a post: 0 is clearly negative, 1 clearly positive, 0.5 neutral or
 balanced. Where the label comes from depends on the engine:
 
-- ``weibo`` (default) is a three-class model (:mod:`nlp.sentiment_model`); the label is its most
-  probable class, and the score is P(positive) + P(neutral) / 2. A strongly neutral post then
-  scores 0.5 instead of being forced to one side.
+- ``weibo`` (default) is two tiers (:mod:`nlp.sentiment_tiers`): a fast three-class linear model
+  (:mod:`nlp.sentiment_model`) scores every post, and the posts it does not call clearly
+  positive are re-scored by the precise tier, the linear model blended with a character CNN
+  (:mod:`nlp.sentiment_cnn`). ``weibo-fast`` and ``weibo-precise`` are each tier alone. The
+  label is the most probable class, and the score is P(positive) + P(neutral) / 2. A strongly
+  neutral post then scores 0.5 instead of being forced to one side.
 - ``snownlp`` returns one probability of "positive"; the label comes from two thresholds
   (below ``negative_below`` negative, above ``positive_above`` positive, between neutral).
 
@@ -56,6 +59,17 @@ def label_for(score: float, negative_below: float = 0.4, positive_above: float =
     return "neutral"
 
 
+def sentiments_from(probabilities) -> list[Sentiment]:
+    """Label (most probable class) and score (P(positive) + P(neutral) / 2) of each row of
+    ``(n, 3)`` class probabilities; rounded in float64 so every tier rounds alike."""
+    import numpy as np
+
+    p = np.asarray(probabilities, dtype=np.float64)
+    scores = (p[:, 2] + 0.5 * p[:, 1]).round(4).tolist()
+    labels = p.argmax(axis=1).tolist()
+    return [Sentiment(s, LABELS[i]) for s, i in zip(scores, labels, strict=True)]
+
+
 class WeiboEngine:
     """The shipped three-class model trained on hand-labelled Weibo posts (SMP2020-EWECT)."""
 
@@ -82,10 +96,7 @@ class WeiboEngine:
         return (p[:, 2] + 0.5 * p[:, 1]).tolist()
 
     def predict(self, texts: Sequence[str], tokens=None) -> list[Sentiment]:
-        p = self.probabilities(texts, tokens)
-        scores = (p[:, 2] + 0.5 * p[:, 1]).round(4).tolist()
-        labels = p.argmax(axis=1).tolist()
-        return [Sentiment(s, LABELS[i]) for s, i in zip(scores, labels, strict=True)]
+        return sentiments_from(self.probabilities(texts, tokens))
 
 
 class SnowNLPEngine:
@@ -110,7 +121,32 @@ class SnowNLPEngine:
         return [float(self._classifier.classify(t)) if t.strip() else 0.5 for t in texts]
 
 
-_ENGINES = {"weibo": WeiboEngine, "snownlp": SnowNLPEngine}
+def _tiered(model_dir: Path | None = None) -> SentimentEngine:
+    from nlp.sentiment_tiers import TieredEngine
+
+    # A linear model trained with `yuqing nlp train` replaces the whole engine: the precise
+    # tier's blend was tuned against the shipped linear model, not against this one.
+    return WeiboEngine(model_dir) if model_dir else TieredEngine()
+
+
+def _precise(model_dir: Path | None = None) -> SentimentEngine:
+    from nlp.sentiment_tiers import PreciseEngine
+
+    return PreciseEngine(model_dir=model_dir)
+
+
+def _fast(model_dir: Path | None = None) -> SentimentEngine:
+    engine = WeiboEngine(model_dir)
+    engine.name = "weibo-fast"
+    return engine
+
+
+_ENGINES = {
+    "weibo": _tiered,
+    "weibo-fast": _fast,
+    "weibo-precise": _precise,
+    "snownlp": SnowNLPEngine,
+}
 ENGINE_NAMES = tuple(_ENGINES)
 _loaded: dict[tuple[str, str | None], SentimentEngine] = {}
 

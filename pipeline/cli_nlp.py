@@ -126,10 +126,11 @@ def nlp_eval(app, file, engine, model, as_json) -> None:
 )
 @click.option(
     "--engine",
-    type=click.Choice(ENGINE_NAMES),
+    type=click.Choice(("weibo", "snownlp")),
     default="weibo",
     show_default=True,
-    help="weibo: the default model; snownlp: SnowNLP's Bayes model (positive/negative rows).",
+    help="weibo: the fast tier's linear model (the precise tier's CNN is trained by"
+    " `python -m nlp.train_sentiment_cnn`); snownlp: SnowNLP's Bayes model.",
 )
 @click.option("--c", "c", type=float, default=None, help="Inverse regularisation (weibo).")
 @click.option("--bits", type=click.IntRange(12, 24), default=None, help="Hash size (weibo).")

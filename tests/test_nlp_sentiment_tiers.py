@@ -1,0 +1,87 @@
+"""The precise tier (a character CNN scored with numpy) and the routing between the tiers."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from nlp.analysis import PostAnalyser
+from nlp.sentiment import WeiboEngine, get_engine
+from nlp.sentiment_cnn import CharCNNModel
+from nlp.sentiment_tiers import SHIPPED_PRECISE, PreciseEngine, TieredEngine
+
+# The issue's examples: a short, formal complaint the linear model calls neutral, and one from
+# the demo.
+COMPLAINTS = ["酒店大堂及客房服务态度很差", "星澜咖啡的品控太差了，退钱有什么用"]
+PRAISE = "新品太好喝了，强烈推荐给大家[赞][哈哈]"
+
+
+def test_shipped_precise_model_is_numpy_and_small():
+    meta = json.loads((SHIPPED_PRECISE / "meta.json").read_text(encoding="utf-8"))
+    assert meta["kind"] == "char-cnn" and meta["labels"] == ["negative", "neutral", "positive"]
+    assert set(meta["blend"]) >= {"cnn_weight", "offsets"}
+    assert sum(p.stat().st_size for p in SHIPPED_PRECISE.iterdir()) < 8_000_000
+    model = CharCNNModel.load(SHIPPED_PRECISE)
+    p = model.probabilities(["", "好", PRAISE])
+    assert p.shape == (3, 3) and np.allclose(p.sum(axis=1), 1)
+
+
+def test_default_engine_calls_the_issue_examples_negative():
+    engine = get_engine("weibo")
+    assert isinstance(engine, TieredEngine)
+    results = PostAnalyser(engine).sentiments(COMPLAINTS + [PRAISE])
+    assert [r.label for r in results] == ["negative", "negative", "positive"]
+    assert results[0].score < 0.4
+    # The fast tier alone misses the first one: that is what the precise tier is for.
+    fast = PostAnalyser(get_engine("weibo-fast")).sentiments(COMPLAINTS[:1])
+    assert fast[0].label == "neutral"
+
+
+def test_routing_rescores_only_posts_that_are_not_clearly_positive():
+    engine = TieredEngine(WeiboEngine(), PreciseEngine())
+    texts = [COMPLAINTS[0], PRAISE, "会议将于下午三点在第二会议室召开。"]
+    analyser = PostAnalyser(engine)
+    tokens = analyser.segmenter.cut_many(texts)
+    fast = engine.fast.predict(texts, tokens)
+    precise = engine.precise.predict(texts, tokens)
+    tiered = engine.predict(texts, tokens)
+    assert fast[1].score >= engine.route_below > fast[0].score
+    assert engine.last_routed == sum(f.score < engine.route_below for f in fast)
+    for f, p, t in zip(fast, precise, tiered, strict=True):
+        assert t == (p if f.score < engine.route_below else f)
+    # An important post (an account with reach) gets the precise score even when positive.
+    important = [False, True, False]
+    marked = analyser.sentiments(texts, cleaned=True, important=important)
+    assert marked[1] == precise[1]
+    assert engine.last_routed == sum(
+        f.score < engine.route_below or i for f, i in zip(fast, important, strict=True)
+    )
+
+
+def test_numpy_scoring_matches_the_torch_network():
+    torch = pytest.importorskip("torch")
+    from nlp.train_sentiment_cnn import _batch, _export, _network
+
+    torch.manual_seed(0)
+    vocab = "服务态度很差好吃喜欢的了"
+    widths = [2, 3, 4, 5]
+    net = _network(len(vocab) + 2, 8, 4, widths, 0.0)
+    net.eval()
+    model = _export(net, vocab, widths, 200, {})
+    texts = ["服务态度很差", "好", "", "好吃，喜欢的X了很差很差很差"]
+    ids, lengths = _batch(model, texts, max(widths))
+    with torch.no_grad():
+        expected = torch.softmax(net(ids, lengths), dim=1).numpy()
+    # Only the float16 rounding of the exported weights differs.
+    assert np.abs(model.probabilities(texts) - expected).max() < 1e-3
+
+
+def test_save_load_round_trip(tmp_path):
+    model = CharCNNModel.load(SHIPPED_PRECISE)
+    model.save(tmp_path / "m")
+    again = CharCNNModel.load(tmp_path / "m")
+    assert np.allclose(again.probabilities(COMPLAINTS), model.probabilities(COMPLAINTS))
+    with pytest.raises(ValueError, match="not a sentiment model folder"):
+        CharCNNModel.load(tmp_path)
