@@ -4,7 +4,7 @@ Causes are the client handbook's six (服务态度, 产品质量, 促销活动, 
 plus 物流配送 for e-commerce, and 其他 when none fits. :class:`CauseClassifier` asks the model
 in :mod:`nlp.cause_model` (logistic regression over character n-grams, jieba words and this
 module's lexicon scores, trained on ``nlp/data/causes_train.csv``) and answers the most probable
-cause, with a second one when the model gives it real weight.
+cause, with a second one when the lexicon finds strong evidence of another cause too.
 
 :class:`CauseLexicon` is the lexicon alone. Its rules, in order:
 
