@@ -33,6 +33,7 @@ MIN_KNOWN = 4
 MIN_FRAGMENT = 16
 
 _known: set[str] = set()
+_known_longest_first: list[str] = []  # what redact() walks: rebuilt when a value is added
 
 # A query or key=value parameter name that carries a credential. Whole-name match, so that
 # "keyword" or "monkey" stay visible while "x_api_key", "access_token" and "sslpassword" do not.
@@ -91,7 +92,10 @@ def _fragments(value: str) -> set[str]:
 
 def remember(value: str) -> None:
     """Mask ``value`` (and its parts, for a URL) in everything :func:`redact` sees from now on."""
-    _known.update(_fragments(value))
+    new = _fragments(value) - _known
+    if new:
+        _known.update(new)
+        _known_longest_first[:] = sorted(_known, key=len, reverse=True)
 
 
 def _mask_param(match: re.Match) -> str:
@@ -111,12 +115,12 @@ def redact(text: object, secrets: Iterable[str] = ()) -> str:
     ``secrets`` (and their parts) wherever they appear, plus anything shaped like a credential
     (URL password, token-like parameter, Bearer value, ``"key": "..."``)."""
     text = str(text)
-    known = set(_known)
-    for value in secrets:
-        if value:
-            known |= _fragments(value)
+    known = _known_longest_first
+    extra = set().union(*(_fragments(v) for v in secrets if v)) - _known
+    if extra:
+        known = sorted(_known | extra, key=len, reverse=True)
     # Longest first, so a value containing another is masked whole.
-    for value in sorted(known, key=len, reverse=True):
+    for value in known:
         if value in text:
             text = text.replace(value, MASK)
     text = _USERINFO.sub(lambda m: m.group("head") + MASK + "@", text)

@@ -30,7 +30,7 @@ from pipeline.config import EXAMPLE_PATH, Config, ConfigError, load_config
 from pipeline.logs import LogFileError, add_log_file, setup_logging
 from pipeline.mention_filter import build_filter, filter_options
 from pipeline.output import console, format_option, terminal_safe, write_rows
-from pipeline.time_args import Count
+from pipeline.time_args import Count, check_text
 from storage.db import (
     StorageError,
     Store,
@@ -80,6 +80,16 @@ class App:
 
 class YuqingGroup(click.Group):
     """Turns the errors a user can fix into a clear message and a documented exit code."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # An argument that is not UTF-8 reaches Python as lone surrogates, which no database or
+        # terminal can encode: refuse it here, once for every command, as bad usage (exit 2).
+        for position, arg in enumerate(args, 1):
+            try:
+                check_text(arg)
+            except ValueError as exc:
+                raise click.UsageError(f"argument {position} {exc}", ctx) from None
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context):
         try:

@@ -35,9 +35,11 @@ class RedactSecrets(logging.Filter):
         clean = redact(message)
         if clean != message:
             record.msg, record.args = clean, None
-        if record.exc_info and not record.exc_text:
-            # Formatters reuse exc_text when set, so the traceback is written redacted.
-            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        if record.exc_info or record.exc_text:
+            # Formatters reuse exc_text when set, so the traceback is written redacted (another
+            # handler may have formatted, and cached, it first).
+            shown = record.exc_text or logging.Formatter().formatException(record.exc_info)
+            record.exc_text = redact(shown)
         return True
 
 

@@ -1,10 +1,14 @@
-"""The one parser of the times and numbers people type, for the CLI and the web API alike.
+"""The one parser of the times, numbers and text people type, for the CLI and the web API alike.
 
 Times: ``30m``/``24h``/``7d``/``2w`` ago, a date (``2026-11-20``) or ISO 8601; naive ones are in
 the config's zone. Numbers: counts, limits and ids, whole and within a 64-bit signed integer
 (what SQLite's INTEGER and PostgreSQL's bigint hold). Both raise :class:`ValueError` with a
 one-line message that names no parameter: the CLI wraps it as a usage error (exit 2), the web
 as HTTP 400. :class:`Count` and :func:`time_option_value` are the CLI's side of them.
+
+Text (search words, topic names, notes): no NUL character, which PostgreSQL text cannot hold,
+and no lone surrogate, which is what Python makes of bytes that are not UTF-8 in a command-line
+argument and what a JSON ``"\ud800"`` decodes to; neither can be stored or encoded.
 """
 
 from __future__ import annotations
@@ -58,6 +62,15 @@ def parse_time_arg(text: str, tz: tzinfo, now: datetime | None = None) -> dateti
     if not EARLIEST.year <= parsed.year < LATEST.year:
         raise _out_of_range(text)
     return _in_range(parsed, text)
+
+
+def check_text(value: str) -> str:
+    """``value`` unchanged, or a ValueError when it holds a NUL or a lone surrogate."""
+    if "\x00" in value:
+        raise ValueError("holds a NUL character")
+    if any("\ud800" <= c <= "\udfff" for c in value):
+        raise ValueError("is not valid UTF-8 text")
+    return value
 
 
 def parse_count(value: object, *, minimum: int = 0, maximum: int = INT64_MAX) -> int:

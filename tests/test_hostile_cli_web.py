@@ -620,3 +620,71 @@ def test_incident_id_probe_on_the_cli_and_web_agree(cli, db_url, config):
             assert client.get(f"/api/incidents/{found['id']}x").status_code == 400
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("name", ["contains", "search", "topic", "platform", "cause"])
+@pytest.mark.parametrize("value", ["a%00b", "%00"])
+def test_nul_in_a_text_parameter_is_a_client_error(web, name, value):
+    for endpoint in ("mentions", "export"):
+        response = web.get(f"/api/{endpoint}?{name}={value}")
+        assert response.status_code == 400, (endpoint, response.text)
+        assert name in response.json()["detail"]
+
+
+@pytest.mark.parametrize("bad", ["\u0000", "a\ud800b"])
+def test_nul_or_lone_surrogate_in_an_incident_note_is_a_client_error(web, store, bad):
+    found = incidents.create_incident(
+        store,
+        topic="星澜咖啡",
+        rule="negative_spike",
+        severity="warning",
+        rules=["negative_spike"],
+        now=datetime(2026, 11, 20, tzinfo=UTC),
+        evidence={},
+    )
+    base = f"/api/incidents/{found['id']}"
+    body = json.dumps({"text": f"note {bad}"}, ensure_ascii=True)
+    headers = {"Content-Type": "application/json"}
+    assert web.post(f"{base}/note", content=body, headers=headers).status_code in (400, 422)
+    body = json.dumps({"author": f"x{bad}"}, ensure_ascii=True)
+    assert web.post(f"{base}/ack", content=body, headers=headers).status_code in (400, 422)
+    assert incidents.get_incident(store, found["id"])["status"] == "open"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("mentions", "--contains", "星澜\udcff"),
+        ("mentions", "--search", "\udce6\udc98"),
+        ("alerts", "note", "1", "bad \udcff bytes"),
+        ("stats", "--topic", "\udcff"),
+    ],
+)
+def test_arguments_that_are_not_utf8_are_usage_errors(cli, args):
+    result = cli(*args)
+    assert result.exit_code == exit_codes.USAGE, result.output
+    one_error_line(result.output, "not valid UTF-8")
+
+
+def test_log_file_lines_and_tracebacks_are_redacted(tmp_path):
+    from pipeline.logs import add_log_file
+
+    root = logging.getLogger()
+    before = list(root.handlers)
+    path = tmp_path / "logs" / "y.log"
+    try:
+        add_log_file(path, "json")
+        log = logging.getLogger("hostile")
+        log.warning("POST /robot/send?access_token=%s failed", DT_TOKEN)
+        try:
+            raise RuntimeError(f"echo Authorization: Bearer {BEARER}")
+        except RuntimeError:
+            log.exception("crashed")
+    finally:
+        for handler in root.handlers[:]:
+            if handler not in before:
+                root.removeHandler(handler)
+                handler.close()
+    written = path.read_text(encoding="utf-8")
+    assert "access_token=***" in written and "RuntimeError" in written
+    assert_no_secret(written)

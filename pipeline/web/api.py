@@ -16,13 +16,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.background import BackgroundTask
 
 from pipeline.alerting import close_incident
 from pipeline.config import Config
 from pipeline.export import ExportError, export_mentions
-from pipeline.time_args import parse_count, parse_time_arg
+from pipeline.time_args import check_text, parse_count, parse_time_arg
 from storage import incidents
 from storage.db import Store
 from storage.query import MentionFilter, find_mentions
@@ -41,16 +41,24 @@ EXPORT_TYPES = {
 AUTHOR = "web"  # recorded on notes when the person acting gives no name
 
 
+def _storable(value: str | None) -> str | None:
+    return value if value is None else check_text(value)
+
+
 class Action(BaseModel):
     model_config = ConfigDict(extra="forbid")
     note: str | None = Field(None, max_length=2000)
     author: str | None = Field(None, max_length=64)
+
+    _text = field_validator("note", "author")(lambda cls, v: _storable(v))
 
 
 class NoteBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: str = Field(min_length=1, max_length=2000)
     author: str | None = Field(None, max_length=64)
+
+    _text = field_validator("text", "author")(lambda cls, v: _storable(v))
 
 
 def plain(value: Any, tz: tzinfo) -> Any:
@@ -66,6 +74,14 @@ def plain(value: Any, tz: tzinfo) -> Any:
 
 def _blank_to_none(value: str | None) -> str | None:
     return value.strip() or None if value else None
+
+
+def _text(value: str | None, name: str) -> str | None:
+    """A text parameter, blank meaning "any"; one the database cannot take is HTTP 400."""
+    try:
+        return _blank_to_none(check_text(value) if value else value)
+    except ValueError as exc:
+        raise HTTPException(400, f"{name}: {exc}") from None
 
 
 def _time(text: str | None, name: str, tz: tzinfo) -> datetime | None:
@@ -121,14 +137,14 @@ def api_router(config: Config, store: Store) -> APIRouter:
         """The filters of ``yuqing mentions`` as query parameters; blanks mean "any"."""
         try:
             return MentionFilter(
-                topic=_blank_to_none(topic),
-                platform=_blank_to_none(platform),
+                topic=_text(topic, "topic"),
+                platform=_text(platform, "platform"),
                 sentiment=sentiment,
                 since=_time(since, "since", tz),
                 until=_time(until, "until", tz),
-                contains=_blank_to_none(contains),
-                search=_blank_to_none(search),
-                cause=_blank_to_none(cause),
+                contains=_text(contains, "contains"),
+                search=_text(search, "search"),
+                cause=_text(cause, "cause"),
                 min_engagement=_count(min_engagement, "min_engagement"),
                 order=order,
             )
@@ -159,7 +175,7 @@ def api_router(config: Config, store: Store) -> APIRouter:
         for topic in config.topics:
             f = MentionFilter(
                 topic=topic.name,
-                platform=_blank_to_none(platform),
+                platform=_text(platform, "platform"),
                 since=start,
                 until=end,
                 limit=None,
@@ -228,7 +244,7 @@ def api_router(config: Config, store: Store) -> APIRouter:
         found = incidents.list_incidents(
             store,
             status=None if status == "all" else status,
-            topic=_blank_to_none(topic),
+            topic=_text(topic, "topic"),
             limit=limit,
         )
         return {"count": len(found), "incidents": plain(found, tz)}

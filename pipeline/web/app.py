@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -59,6 +60,25 @@ def _cookie_request_safe(request: Request) -> bool:
     return request.method in SAFE_METHODS or (_is_json(request) and _same_origin(request))
 
 
+def _encodable(value: object) -> str:
+    # Lone surrogates (a JSON "\ud800") cannot be encoded as UTF-8: show them escaped.
+    return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    """HTTP 422 naming each bad parameter, without FastAPI's echo of the input: the input may be
+    unencodable (a 500 while answering) or a token pasted into the wrong field."""
+    detail = [
+        {
+            "loc": [_encodable(part) for part in error.get("loc", ())],
+            "msg": _encodable(error.get("msg", "")),
+            "type": error.get("type", ""),
+        }
+        for error in exc.errors()
+    ]
+    return JSONResponse({"detail": detail}, 422)
+
+
 def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -81,6 +101,7 @@ def create_app(config: Config, store: Store, token: str) -> FastAPI:
     # No generated docs: they load scripts from a CDN and would need inline script.
     app = FastAPI(title="yuqing", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.auth = check  # tests move its clock
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     templates = Jinja2Templates(
         env=Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)
     )
