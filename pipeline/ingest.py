@@ -94,10 +94,33 @@ def _identity(path: Path, *, source: bool = False) -> tuple[int, int] | None:
     return info.st_dev, info.st_ino
 
 
+def _is_reject_file(path: Path) -> bool:
+    """True for a path that may be overwritten: missing, not a regular file (``/dev/null``),
+    empty, or starting with a reject record. Anything else (another input file, the SQLite
+    database given by mistake) would be destroyed by writing rejects over it."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return True
+        with path.open("rb") as existing:
+            first = existing.readline(65536)
+    except (FileNotFoundError, NotADirectoryError):  # nothing there to lose
+        return True
+    except OSError:
+        return False
+    if not first.strip():
+        return True
+    try:
+        record = json.loads(first)
+    except ValueError:
+        return False
+    return isinstance(record, dict) and set(record) == {"line", "reason", "raw"}
+
+
 def prepare_rejects_path(source: Path, rejects: Path | None) -> Path:
     """The reject file for ``source``, checked before anything is read: not the input itself
-    (also through a symlink or hard link), not a folder, its folder created and writable.
-    Raises :class:`RejectsPathError` with a one-line reason."""
+    (also through a symlink or hard link), not a folder, not an existing file other than an
+    earlier reject file, its folder created and writable. Raises :class:`RejectsPathError`
+    with a one-line reason."""
     path = rejects or default_rejects_path(source)
     shown = "standard input" if source == STDIN else str(source)
     mine = _identity(path)
@@ -108,6 +131,11 @@ def prepare_rejects_path(source: Path, rejects: Path | None) -> Path:
         )
     if path.is_dir():
         raise RejectsPathError(f"{path} is a folder; give a file path for --rejects")
+    if not _is_reject_file(path):
+        raise RejectsPathError(
+            f"{path} exists and is not a reject file: refusing to overwrite it "
+            "(choose a new path, or delete it first)"
+        )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

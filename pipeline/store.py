@@ -8,7 +8,8 @@ is stored. Any other failure (database gone, disk full) is raised as before.
 
 :class:`StorePipeline` flushes its buffer every ``YUQING_STORE_BATCH`` items (default 100) and
 when the spider closes. A failed flush keeps the rows it did not get to for the next attempt
-(the upsert is idempotent); a refused row is dropped and counted as ``yuqing/store/refused``.
+(the upsert is idempotent); a refused row is dropped and counted as
+``yuqing/dropped/database_refused``, listed with the run's other dropped items.
 ``YUQING_NOW`` (ISO 8601) stamps the rows as crawled and matched at that time instead of the
 clock, for crawls in simulated time (the demo): alerting counts them in the simulated bucket and
 engagement snapshots get simulated times too.
@@ -147,7 +148,7 @@ class StorePipeline:
         for name in ("inserted", "updated", "unchanged", "snapshots"):
             self.stats.inc_value(f"yuqing/store/{name}", getattr(outcome.stored, name))
         if outcome.refused:
-            self.stats.inc_value("yuqing/store/refused", len(outcome.refused))
+            self.stats.inc_value("yuqing/dropped/database_refused", len(outcome.refused))
 
     def close_spider(self, spider=None):
         try:

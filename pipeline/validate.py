@@ -50,6 +50,8 @@ _INT32 = 2**31
 # ``extra`` is stored as JSON; deeper nesting than any spider writes is rejected before it can
 # reach an encoder's recursion limit.
 MAX_EXTRA_DEPTH = 32
+# Each topic name becomes a stored topic match; a crawler searches one topic at a time.
+MAX_TOPICS = 100
 
 # What no database can store as text: NUL (PostgreSQL refuses it) and UTF-16 surrogate halves
 # (a JSON "\ud800" without its pair cannot be encoded as UTF-8 by either driver). In a Python
@@ -210,7 +212,7 @@ class MentionIn(BaseModel):
     url: Id = Field(max_length=4096)
     text: FreeText = Field(max_length=200_000)
     title: FreeText | None = Field(None, max_length=2000)
-    topics: list[Id] = Field(default_factory=list)
+    topics: list[Id] = Field(default_factory=list, max_length=MAX_TOPICS)
     author: AuthorIn | None = None
     published_at: datetime
     crawled_at: datetime | None = None

@@ -143,6 +143,7 @@ REJECTED = [
         "JSON",
     ),
     ("surrogate-unknown-key", line(mention(90) | {"\ud800": 1}), "", "unknown key"),
+    ("101-topics", line(mention(90, topics=[f"t{i}" for i in range(101)])), "topics", "at most"),
 ]
 
 
@@ -381,7 +382,7 @@ def test_store_pipeline_isolates_rows_the_database_refuses(crawler, store_factor
     postgres = store_factory.url.startswith("postgresql")
     assert refused == (4 if postgres else 2)
     assert "h4" not in stored and "h9" not in stored
-    assert crawler.stats.get_value("yuqing/store/refused") == refused
+    assert crawler.stats.get_value("yuqing/dropped/database_refused") == refused
     assert crawler.stats.get_value("yuqing/store/inserted") == 30 - refused
     assert not crawler.stats.get_value("yuqing/store/failed_flushes")
 
@@ -412,6 +413,25 @@ def test_rejects_path_that_is_the_input_is_refused_before_reading(yuqing, tmp_pa
     assert "is the input file" in result.output
     assert source.read_bytes() == before
     assert stored_rows(yuqing.store) == {}
+
+
+@pytest.mark.parametrize("victim", ["other.jsonl", "y.db"])
+def test_rejects_path_over_a_file_that_is_not_a_reject_file_is_refused(yuqing, tmp_path, victim):
+    source = _two_good_one_bad(tmp_path / "in.jsonl")
+    other = tmp_path / victim
+    if victim.endswith(".jsonl"):
+        write_lines(other, [line(mention(7))])  # another export waiting to be ingested
+    else:
+        other.write_bytes(b"SQLite format 3\x00" + bytes(100))
+    before = other.read_bytes()
+    result = yuqing("ingest", str(source), "--rejects", str(other))
+    assert result.exit_code == exit_codes.USAGE
+    assert "is not a reject file" in result.output
+    assert other.read_bytes() == before
+    # An earlier run's reject file is fine to overwrite: re-running with the same arguments.
+    assert yuqing("ingest", str(source), "--rejects", "r.jsonl").exit_code == exit_codes.OK
+    assert yuqing("ingest", str(source), "--rejects", "r.jsonl").exit_code == exit_codes.OK
+    assert list(read_rejects(tmp_path / "r.jsonl")) == [2]
 
 
 def test_rejects_into_a_missing_folder_creates_it(yuqing, tmp_path):
