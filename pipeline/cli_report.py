@@ -88,6 +88,12 @@ def report_command(app, kind: str, topic, end, email, out_dir) -> None:
     except SendError as exc:
         click.echo(f"report not mailed: {redact(exc)}", err=True)
         raise SystemExit(exit_codes.FAILURE) from None
+    except OSError as exc:
+        # The output folder cannot be created or written (--out on a read-only or odd path).
+        where = exc.filename or out_dir or config.reports.out_dir
+        reason = exc.strerror or type(exc).__name__
+        click.echo(f"error: report not written to {where}: {reason}", err=True)
+        raise SystemExit(exit_codes.FAILURE) from None
     finally:
         store.close()
     for report, page, mailed in done:

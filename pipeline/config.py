@@ -268,7 +268,8 @@ class LoggingConfig(_Strict):
     file: Path | None = Field(None, description="rotating log file; none = stderr only")
     format: Literal["text", "json"] = "text"
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    max_megabytes: float = Field(10, gt=0)
+    # Bounded so that the size in bytes stays a number (1e308 megabytes is infinity).
+    max_megabytes: float = Field(10, gt=0, le=1_000_000)
     backups: int = Field(5, ge=0)
 
 

@@ -21,8 +21,10 @@ import click
 INT64_MAX = 2**63 - 1
 # Every time must sit well inside what datetime, both databases and a report's period
 # arithmetic (a week before the end) can hold; no mention predates 1900 or follows 2999.
-EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
-LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+# The same bounds as instants, a day wider so that 1900-01-01 in any zone passes.
+EARLIEST = datetime(FIRST_YEAR - 1, 12, 31, tzinfo=UTC)
+LATEST = datetime(LAST_YEAR + 1, 1, 2, tzinfo=UTC)
 
 _RELATIVE = re.compile(r"^(\d{1,12})\s*(m|min|h|d|w)$", re.I)
 _UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -30,7 +32,9 @@ _FORMS = "use 30m, 24h, 7d, 2w, 2026-11-20 or 2026-11-20T08:00+08:00"
 
 
 def _out_of_range(text: str) -> ValueError:
-    return ValueError(f"{text!r} is out of range: use a time from 1900-01-01 to 2999-12-31")
+    return ValueError(
+        f"{text!r} is out of range: use a time from {FIRST_YEAR}-01-01 to {LAST_YEAR}-12-31"
+    )
 
 
 def _in_range(moment: datetime, text: str) -> datetime:
@@ -59,7 +63,7 @@ def parse_time_arg(text: str, tz: tzinfo, now: datetime | None = None) -> dateti
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
     # 0001-01-01 in a zone east of UTC is before year 1 in UTC: check before converting.
-    if not EARLIEST.year <= parsed.year < LATEST.year:
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
         raise _out_of_range(text)
     return _in_range(parsed, text)
 

@@ -688,3 +688,43 @@ def test_log_file_lines_and_tracebacks_are_redacted(tmp_path):
     written = path.read_text(encoding="utf-8")
     assert "access_token=***" in written and "RuntimeError" in written
     assert_no_secret(written)
+
+
+def test_report_into_an_unwritable_folder_is_one_clear_error(cli, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x", encoding="utf-8")
+    result = cli("report", "daily", "--out", str(blocker / "reports"))
+    assert result.exit_code == exit_codes.FAILURE, result.output
+    one_error_line(result.output, "report not written")
+
+
+def test_huge_log_size_is_a_config_error(run, tmp_path):
+    config = tmp_path / "yuqing.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8")
+        + f"\n[logging]\nfile = '{tmp_path / 'y.log'}'\nmax_megabytes = 1e308\n",
+        encoding="utf-8",
+    )
+    result = run("mentions")
+    assert result.exit_code == exit_codes.CONFIG
+    one_error_line(result.output, "logging.max_megabytes")
+
+
+def test_smtp_password_masked_in_its_base64_forms_too():
+    import base64
+
+    from alerts.channels import sender_for
+
+    password = "smtp-pass-w0rd-9f8e"
+    config = parse_config(
+        TEST_CONFIG + f'\n[alerts]\n[alerts.smtp]\nusername = "bot"\npassword = "{password}"\n'
+        '[[alerts.receivers]]\nname = "pr"\n[[alerts.receivers.channels]]\n'
+        'type = "email"\nto = ["pr@example.com"]\n',
+        "t.toml",
+    )
+    [(cid, _receiver, channel)] = config.alerts.channels()
+    sender = sender_for(channel, config.alerts, cid)
+    login = base64.b64encode(password.encode()).decode()
+    plain_auth = base64.b64encode(f"\0bot\0{password}".encode()).decode()
+    shown = sender.redact(f"535 5.7.8 rejected AUTH LOGIN {login} / AUTH PLAIN {plain_auth}")
+    assert_no_secret(shown, secrets=(password, login, plain_auth))

@@ -10,11 +10,19 @@ is logged, stored in ``delivery.last_error`` or printed.
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from alerts.render import Options
 from alerts.secrets import SecretMissing, SecretRef, redact
+
+
+def _readable(ref: SecretRef) -> list[str]:
+    try:
+        return [ref.reveal()]
+    except SecretMissing:
+        return []  # the send itself reports it; nothing to mask
 
 
 class SendError(Exception):
@@ -54,20 +62,22 @@ class Sender:
     def secret_values(self) -> list[str]:
         """Every secret this channel sends with (URL, key, token, signing secret, SMTP password)
         that can be read now."""
-        refs = [getattr(self.channel, name) for name in type(self.channel).model_fields]
-        if self.type == "email" and self.alerts.smtp is not None:
-            refs.append(self.alerts.smtp.password)
         values = []
-        for ref in refs:
+        for name in type(self.channel).model_fields:
+            ref = getattr(self.channel, name)
             if isinstance(ref, SecretRef):
-                try:
-                    values.append(ref.reveal())
-                except SecretMissing:
-                    continue
+                values += _readable(ref)
         # The generic webhook's URL is plain config, but may carry a token in its query.
         url = getattr(self.channel, "url", None)
         if url is not None and not isinstance(url, SecretRef):
             values.append(str(url))
+        smtp = self.alerts.smtp if self.type == "email" else None
+        if smtp is not None and smtp.password is not None:
+            for password in _readable(smtp.password):
+                # SMTP AUTH sends it base64-encoded (LOGIN: alone; PLAIN: with the user name),
+                # and a server may quote what it was sent in its refusal.
+                for raw in (password, f"\0{smtp.username or ''}\0{password}"):
+                    values += [password, base64.b64encode(raw.encode()).decode("ascii")]
         return values
 
     def redact(self, text: object) -> str:
