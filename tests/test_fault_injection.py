@@ -301,8 +301,9 @@ def test_hostile_content_is_inert_everywhere_it_is_shown(run, tmp_path, sink, sm
     lone_surrogate = dict(HOSTILE_MENTION, post_id="h2", text="星澜咖啡 \\ud800 半个表情")
     with source.open("wb") as f:
         f.write(json.dumps(HOSTILE_MENTION, ensure_ascii=False).encode() + b"\n")
-        # A lone surrogate (JSON escape, as a truncated UTF-16 emoji arrives) and raw invalid
-        # UTF-8: each line is rejected with its reason, the rest of the file is stored.
+        # A lone surrogate (JSON escape, as a truncated UTF-16 emoji arrives) is removed from
+        # the text (issue 16: free text is cleaned, ids are rejected); raw invalid UTF-8 is
+        # rejected with its reason; the rest of the file is stored.
         f.write(
             json.dumps(lone_surrogate, ensure_ascii=False).replace("\\\\ud800", "\\ud800").encode()
             + b"\n"
@@ -311,13 +312,13 @@ def test_hostile_content_is_inert_everywhere_it_is_shown(run, tmp_path, sink, sm
 
     ingested = run("ingest", str(source))
     assert "Traceback" not in ingested.output
-    assert "1 valid, 2 rejected" in ingested.output, ingested.output
+    assert "2 valid, 1 rejected" in ingested.output, ingested.output
     rejects = [
         json.loads(line)
         for line in (tmp_path / "hostile.jsonl.rejects.jsonl").read_text("utf-8").splitlines()
     ]
-    assert [r["line"] for r in rejects] == [2, 3]
-    assert "text" in rejects[0]["reason"] and "UTF-8" in rejects[1]["reason"]
+    assert [r["line"] for r in rejects] == [3]
+    assert "UTF-8" in rejects[0]["reason"]
 
     # Matched "now" by the ingest, so evaluated now.
     evaluated = run("alerts", "evaluate")
@@ -369,7 +370,8 @@ def test_hostile_content_is_inert_everywhere_it_is_shown(run, tmp_path, sink, sm
             api = client.get("/api/mentions", params={"search": "星澜咖啡"})
             assert api.headers["content-type"] == "application/json"
             assert api.headers["x-content-type-options"] == "nosniff"
-            [served] = api.json()["mentions"]
+            # h2 (its lone surrogate removed) matches the search too.
+            [served] = [m for m in api.json()["mentions"] if m["post_id"] == "h1"]
             # Served as data (dashboard.js inserts it with textContent), whole, never cut.
             assert served["post_id"] == "h1" and served["text"].startswith("星澜咖啡门店起火")
             incident = client.get("/api/incidents/1")
