@@ -30,6 +30,7 @@ from sqlalchemy import select
 
 from pipeline import exit_codes
 from pipeline.enrich import EnrichPipeline
+from pipeline.ingest import default_rejects_path
 from pipeline.normalise import NormalisePipeline
 from pipeline.store import StorePipeline
 from pipeline.validate import ValidatePipeline
@@ -450,6 +451,24 @@ def test_rejects_folder_that_cannot_exist_fails_before_reading(yuqing, tmp_path)
     assert "cannot create the folder" in result.output
     assert stored_rows(yuqing.store) == {}
     assert recent_runs(yuqing.store) == []  # refused before the run began
+
+
+@pytest.mark.parametrize(
+    ("source", "default"),
+    [
+        ("-", "stdin.rejects.jsonl"),
+        ("/dev/stdin", "stdin.rejects.jsonl"),
+        ("/dev/fd/63", "63.rejects.jsonl"),  # bash's <(command)
+        ("/proc/self/fd/0", "0.rejects.jsonl"),
+    ],
+)
+def test_default_rejects_path_of_a_stream_is_in_the_working_folder(source, default):
+    assert default_rejects_path(Path(source)) == Path(default)
+
+
+def test_default_rejects_path_of_a_file_is_beside_it(tmp_path):
+    source = write_lines(tmp_path / "in.jsonl", [])
+    assert default_rejects_path(source) == tmp_path / "in.jsonl.rejects.jsonl"
 
 
 def _run_yuqing(args: list[str], tmp_path: Path, url: str, stdin) -> subprocess.CompletedProcess:
