@@ -182,7 +182,8 @@ class SecretRef(BaseModel):
             return found
         assert self.file is not None
         try:
-            found = self.file.expanduser().read_text(encoding="utf-8").strip()
+            # utf-8-sig: a file saved by a Windows editor starts with a byte order mark.
+            found = self.file.expanduser().read_text(encoding="utf-8-sig").strip()
         except UnicodeDecodeError as exc:
             # Not the bytes themselves: they are the secret.
             raise SecretMissing(

@@ -728,3 +728,11 @@ def test_smtp_password_masked_in_its_base64_forms_too():
     plain_auth = base64.b64encode(f"\0bot\0{password}".encode()).decode()
     shown = sender.redact(f"535 5.7.8 rejected AUTH LOGIN {login} / AUTH PLAIN {plain_auth}")
     assert_no_secret(shown, secrets=(password, login, plain_auth))
+
+
+def test_secret_file_with_a_byte_order_mark_is_read_without_it(run, tmp_path, monkeypatch):
+    token = tmp_path / "token"
+    token.write_bytes("\ufeff".encode() + WEB_TOKEN.encode() + b"\r\n")
+    config = parse_config(TEST_CONFIG + f"\n[web]\ntoken = {{ file = '{token}' }}\n")
+    monkeypatch.delenv("YUQING_WEB_TOKEN", raising=False)
+    assert web_token(config) == WEB_TOKEN
