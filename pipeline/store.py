@@ -1,10 +1,11 @@
 """Step 4 of the item path: store enriched rows in batches, isolating a row the database refuses.
 
 :func:`store_rows` is what every writer of the item path calls (``yuqing ingest`` and, for
-Scrapy, :class:`StorePipeline`). When the database refuses a batch because of one row's data (a
-value it cannot hold; validation should have caught it, this is the net under it), the batch is
-retried row by row: the refused row is reported with the database's reason and every other row
-is stored. Any other failure (database gone, disk full) is raised as before.
+Scrapy, :class:`StorePipeline`). When the database refuses a batch because of one row (a value
+it cannot hold, a constraint; validation should have caught it, this is the net under it), the
+batch is retried row by row: the refused row is reported with the database's reason and every
+other row is stored, so one bad row cannot block every later flush. Any other failure (database
+gone after the retries, disk full, read-only file) is the database's and is raised.
 
 :class:`StorePipeline` flushes its buffer every ``YUQING_STORE_BATCH`` items (default 100) and
 when the spider closes. A failed flush keeps the rows it did not get to for the next attempt
@@ -21,7 +22,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy.exc import DataError, DBAPIError, StatementError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
 from storage.db import Store
 from storage.mentions import BATCH_ROWS, MentionRow, UpsertResult, upsert_mentions
@@ -29,19 +30,32 @@ from storage.mentions import BATCH_ROWS, MentionRow, UpsertResult, upsert_mentio
 log = logging.getLogger(__name__)
 
 
-def refused_reason(exc: BaseException) -> str | None:
-    """Why the database refused a row, when the fault is in the row's data; None when the fault
-    is the database's (connection, disk, schema), which row by row would not cure."""
-    if isinstance(exc, DataError):  # SQLSTATE class 22: value too long, out of range, NUL...
-        return str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+def _data_fault(exc: BaseException) -> bool:
+    """Surely the row's fault: the database (SQLSTATE class 22: value too long, out of range,
+    NUL) or the driver converting a value (SQLite: an int beyond 64 bits; either driver: a lone
+    surrogate that cannot be encoded as UTF-8) refused a value."""
+    if isinstance(exc, DataError):
+        return True
     if isinstance(exc, DBAPIError):
-        return None
-    # Raised by the driver while converting a value, before the database saw it (SQLite: an
-    # int beyond 64 bits; either driver: a lone surrogate that cannot be encoded as UTF-8).
+        return False
     orig = exc.orig if isinstance(exc, StatementError) and exc.orig is not None else exc
-    if isinstance(orig, OverflowError | UnicodeError | ValueError | TypeError):
-        return f"{type(orig).__name__}: {str(orig).splitlines()[0] if str(orig) else ''}"
-    return None
+    return isinstance(orig, OverflowError | UnicodeError | ValueError | TypeError)
+
+
+def _maybe_the_rows(exc: BaseException) -> bool:
+    """Worth retrying row by row: a data fault, or a constraint violation (one row's, or every
+    row's: that shows when the other rows store or not). Anything else (an outage the retries
+    gave up on, a full disk, a read-only file, a missing table, a bug in our code) is raised at
+    once: rows that happen to fit must not make the others look refused."""
+    return isinstance(exc, IntegrityError) or _data_fault(exc)
+
+
+def refused_reason(exc: BaseException) -> str:
+    """The database's or driver's own words, one line: ``NumericValueOutOfRange: bigint out of
+    range``."""
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip()
+    return f"{type(orig).__name__}: {text.splitlines()[0] if text else '?'}"
 
 
 @dataclass
@@ -62,7 +76,10 @@ def store_rows(
 ) -> StoreOutcome:
     """Upsert ``rows`` in transactions of at most :data:`BATCH_ROWS`, isolating refused rows.
 
-    Pass ``outcome`` to learn how far a failed call got: when a database fault is raised,
+    When a transaction fails for a value or a constraint, its rows are tried one at a time: a
+    row refused for a value, or for a constraint while other rows of the batch store fine, is
+    refused alone; when no row can be stored and not for a value, the first error is raised.
+    Pass ``outcome`` to learn how far a failed call got:
     ``outcome.done`` rows were already stored or refused and need not be tried again."""
     outcome = outcome if outcome is not None else StoreOutcome()
     while outcome.done < len(rows):
@@ -73,24 +90,32 @@ def store_rows(
             outcome.done += len(chunk)
             continue
         except Exception as exc:
-            if refused_reason(exc) is None:
+            if not _maybe_the_rows(exc):
                 raise
-        # One of the rows cannot be stored: find it (and any other) one row at a time.
+            first_error = exc
+        stored, failed = UpsertResult(), []
         for offset, row in enumerate(chunk):
             try:
-                outcome.stored += upsert_mentions(store, [row], now=now)
+                stored += upsert_mentions(store, [row], now=now)
             except Exception as exc:
-                reason = refused_reason(exc)
-                if reason is None:
-                    raise
-                outcome.refused.append((start + offset, reason))
-                log.warning(
-                    "database refused mention %s/%s: %s",
-                    row.get("platform"),
-                    row.get("post_id"),
-                    reason,
-                )
-            outcome.done = start + offset + 1
+                if not _maybe_the_rows(exc):
+                    raise  # an outage midway: the whole chunk is tried again (idempotent)
+                failed.append((offset, exc))
+        stored_any = len(failed) < len(chunk)
+        if not stored_any and not all(_data_fault(exc) for _, exc in failed):
+            raise first_error
+        outcome.stored += stored
+        for offset, exc in failed:
+            reason = refused_reason(exc)
+            outcome.refused.append((start + offset, reason))
+            row = chunk[offset]
+            log.warning(
+                "database refused mention %s/%s: %s",
+                row.get("platform"),
+                row.get("post_id"),
+                reason,
+            )
+        outcome.done = start + len(chunk)
     return outcome
 
 

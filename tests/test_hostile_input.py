@@ -27,6 +27,7 @@ from click.testing import CliRunner
 from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 from sqlalchemy import select
+from sqlalchemy.exc import ProgrammingError
 
 from pipeline import exit_codes
 from pipeline.enrich import EnrichPipeline
@@ -374,6 +375,7 @@ def test_store_pipeline_isolates_rows_the_database_refuses(crawler, store_factor
     rows[9]["reposts"] = 10**19  # beyond 64 bits
     rows[20]["post_id"] = "x" * 100  # PostgreSQL: too long for varchar(64); SQLite stores it
     rows[25]["text"] = "NUL \u0000 here"  # PostgreSQL refuses; SQLite stores it
+    rows[15]["published_at"] = None  # NOT NULL: a constraint, refused while the others store
     for row in rows:
         store_stage.process_item(row)
     store_stage.close_spider()
@@ -381,11 +383,38 @@ def test_store_pipeline_isolates_rows_the_database_refuses(crawler, store_factor
     stored = stored_rows(store_factory())
     refused = 30 - len(stored)
     postgres = store_factory.url.startswith("postgresql")
-    assert refused == (4 if postgres else 2)
-    assert "h4" not in stored and "h9" not in stored
+    assert refused == (5 if postgres else 3)
+    assert not {"h4", "h9", "h15"} & set(stored)
     assert crawler.stats.get_value("yuqing/dropped/database_refused") == refused
     assert crawler.stats.get_value("yuqing/store/inserted") == 30 - refused
     assert not crawler.stats.get_value("yuqing/store/failed_flushes")
+
+
+def test_store_pipeline_keeps_its_rows_when_no_row_can_be_stored(
+    crawler, store_factory, monkeypatch
+):
+    """A database that refuses every row (here: its table is gone) is not the rows' fault:
+    nothing is dropped, the flush fails and keeps its rows, and a later flush stores them."""
+    import pipeline.store
+    from pipeline.validate import validate_mention
+    from storage.mentions import upsert_mentions
+
+    def table_gone(*args, **kwargs):
+        raise ProgrammingError("INSERT INTO mention ...", {}, Exception("no such table: mention"))
+
+    normalise = NormalisePipeline.from_crawler(crawler)
+    store_stage = StorePipeline.from_crawler(crawler)
+    store_stage.open_spider()
+    rows = [normalise.process_item(validate_mention(mention(n))) for n in range(5)]
+    store_stage.buffer = list(rows)
+    monkeypatch.setattr(pipeline.store, "upsert_mentions", table_gone)
+    with pytest.raises(ProgrammingError):
+        store_stage.flush()
+    assert store_stage.buffer == rows
+    assert not crawler.stats.get_value("yuqing/dropped/database_refused")
+    monkeypatch.setattr(pipeline.store, "upsert_mentions", upsert_mentions)
+    store_stage.close_spider()
+    assert len(stored_rows(store_factory())) == 5
 
 
 # -- the reject file ---------------------------------------------------------------------------
