@@ -46,12 +46,21 @@ def _proc_start(pid: int) -> str | None:
     return fields[19] if len(fields) > 19 else None
 
 
+def _pid_namespace() -> str | None:
+    # Containers sharing a host name (docker --network host) still number processes apart.
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return None
+
+
 def this_process() -> dict[str, Any]:
     """What :func:`process_gone` needs to recognise this process later."""
     pid = os.getpid()
     return {
         "pid": pid,
         "host": socket.gethostname(),
+        "pidns": _pid_namespace(),
         "boot": _read("/proc/sys/kernel/random/boot_id"),
         "started": _proc_start(pid),
     }
@@ -64,6 +73,8 @@ def process_gone(process: dict[str, Any] | None) -> bool | None:
     if not isinstance(pid, int) or pid <= 0:  # os.kill(0, ...) would mean "my process group"
         return None
     if process.get("host") != socket.gethostname():
+        return None
+    if process.get("pidns") != _pid_namespace():  # another container: its pids are not ours
         return None
     boot = _read("/proc/sys/kernel/random/boot_id")
     if boot and process.get("boot") and boot != process["boot"]:

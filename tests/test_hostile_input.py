@@ -583,6 +583,9 @@ def test_status_marks_dead_runs_failed_and_reports_them(yuqing):
     far_old = _add_running(store, "news", {"pid": 1, "host": "elsewhere"}, timedelta(hours=25))
     far_young = _add_running(store, "weibo", {"pid": 1, "host": "elsewhere"}, timedelta(hours=1))
     unrecorded = _add_running(store, "news", None, timedelta(days=3))
+    # Same host name, another container's pid numbering: cannot tell, so only age decides.
+    container = this_process() | {"pid": _dead_pid(), "pidns": "pid:[1]"}
+    other_container = _add_running(store, "weibo", container, timedelta(hours=1))
     result = yuqing("status", "--json")
     assert result.exit_code == exit_codes.PARTIAL  # a failed source needs attention
     messages = {s["spider"]: s["last_message"] for s in json.loads(result.output)["sources"]}
@@ -591,6 +594,7 @@ def test_status_marks_dead_runs_failed_and_reports_them(yuqing):
     for run_id in (dead, reused, far_old, unrecorded):
         assert _run(store, run_id).status == "failed", run_id
     assert _run(store, far_young).status == "running"
+    assert _run(store, other_container).status == "running"
     assert mark_stale_runs(store) == 0  # idempotent
 
 
