@@ -282,7 +282,7 @@ def ingest(app: App, file: Path, rejects: Path | None) -> None:
     try:
         prepare_rejects_path(file, rejects)
     except RejectsPathError as exc:
-        raise click.BadParameter(str(exc), param_hint="'--rejects'") from None
+        raise click.BadParameter(terminal_safe(str(exc)), param_hint="'--rejects'") from None
     config, store = app.config, app.store()
     progress = _progress_for(file)
     try:
@@ -304,12 +304,14 @@ def ingest(app: App, file: Path, rejects: Path | None) -> None:
     finally:
         store.close()
     stored = result.stored
+    # File names may hold escape sequences: never let them reach the terminal raw.
     click.echo(
-        f"{file}: {result.lines} lines, {result.valid} valid, {result.rejected} rejected; "
+        f"{terminal_safe(file)}: {result.lines} lines, {result.valid} valid, "
+        f"{result.rejected} rejected; "
         f"{stored.inserted} new, {stored.updated} updated, {stored.unchanged} unchanged"
     )
     if result.rejects_path:
-        click.echo(f"rejected lines written to {result.rejects_path}", err=True)
+        click.echo(f"rejected lines written to {terminal_safe(result.rejects_path)}", err=True)
     if not result.ok:
         click.echo("nothing valid was read", err=True)
         sys.exit(exit_codes.FAILURE)
