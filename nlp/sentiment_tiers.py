@@ -23,7 +23,8 @@ from nlp.sentiment import SHIPPED_MODEL, Sentiment, WeiboEngine, sentiments_from
 from nlp.sentiment_cnn import CharCNNModel
 
 SHIPPED_PRECISE = SHIPPED_MODEL.parent / "weibo_cnn"
-# Posts whose fast score is at or above this are clearly positive and skip the precise tier.
+# Posts whose fast score is at or above this skip the precise tier unless the model's folder
+# says otherwise (``blend.route_below``).
 ROUTE_BELOW = 0.6
 
 
@@ -47,6 +48,7 @@ class PreciseEngine:
         settings = self.cnn.meta.get("blend", {})
         self.weight = float(settings.get("cnn_weight", 0.5))
         self.offsets = [float(x) for x in settings.get("offsets", (0.0, 0.0, 0.0))]
+        self.route_below = float(settings.get("route_below", ROUTE_BELOW))
 
     def probabilities(self, texts: Sequence[str], tokens=None, linear: np.ndarray | None = None):
         """Blended probabilities; ``linear`` passes the fast tier's, already computed."""
@@ -72,7 +74,7 @@ class TieredEngine:
     def __init__(self, fast: WeiboEngine | None = None, precise: PreciseEngine | None = None):
         self.fast = fast or WeiboEngine()
         self.precise = precise or PreciseEngine(self.fast)
-        self.route_below = ROUTE_BELOW
+        self.route_below = self.precise.route_below
         self.last_routed = 0
 
     def routed(self, fast_probabilities: np.ndarray, important=None) -> np.ndarray:
