@@ -140,7 +140,10 @@ class _Entry:
 
 def _parse(word: str) -> tuple[str, float]:
     word, _, weight = word.strip().partition("*")
-    return word, float(weight) if weight else 1.0
+    try:
+        return word, float(weight) if weight else 1.0
+    except ValueError:  # config check refuses these; a lexicon built in code gets the reason
+        raise ValueError(f"cause word {word!r}: weight {weight!r} is not a number") from None
 
 
 class CauseLexicon:

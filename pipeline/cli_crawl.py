@@ -21,7 +21,9 @@ def _setting(value: str) -> tuple[str, str]:
 @click.argument("spider", type=click.Choice(["weibo", "tieba", "discuz", "news"]))
 @click.option("--topic", help="Topic to crawl (default: every topic configured for the spider).")
 @click.option(
-    "--timeout", type=click.IntRange(min=1), help="Minutes (default: crawl.timeout_minutes)."
+    "--timeout",
+    type=click.IntRange(min=1, max=24 * 60),
+    help="Minutes, at most a day (default: crawl.timeout_minutes).",
 )
 @click.option("--full", is_flag=True, help="Ignore the incremental state: re-read up to max_pages.")
 @click.option(

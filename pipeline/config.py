@@ -163,7 +163,7 @@ class CrawlConfig(_Strict):
     schedules: dict[Literal[PLATFORMS], str] = Field(  # type: ignore[valid-type]
         default_factory=dict, description="per-platform cron expressions"
     )
-    timeout_minutes: int = Field(20, ge=1)
+    timeout_minutes: int = Field(20, ge=1, le=24 * 60)
     weibo_cookie: SecretRef | None = Field(
         None, description='m.weibo.cn cookie; e.g. { env = "YUQING_WEIBO_COOKIE" }'
     )
@@ -219,6 +219,14 @@ class CrawlConfig(_Strict):
         return value
 
 
+def _positive_number(text: str) -> bool:
+    try:
+        number = float(text)
+    except ValueError:
+        return False
+    return 0 < number < 1000
+
+
 class NlpConfig(_Strict):
     sentiment_engine: Literal["weibo", "snownlp"] = Field(
         "weibo", description="weibo: the shipped three-class model; snownlp: SnowNLP"
@@ -253,8 +261,15 @@ class NlpConfig(_Strict):
         for cause, words in value.items():
             if not cause.strip() or len(cause) > 16:
                 raise ValueError(f"cause name {cause!r} must be 1 to 16 characters")
-            if any(not w.strip() for w in words):
-                raise ValueError(f"{cause}: words must not be blank")
+            for word in words:
+                text, star, weight = word.strip().partition("*")
+                if not text.strip():
+                    raise ValueError(f"{cause}: words must not be blank")
+                # "word*2": checked here, not when the first post is classified mid-ingest.
+                if star and not _positive_number(weight):
+                    raise ValueError(
+                        f"{cause}: {word!r}: the weight after '*' must be a positive number"
+                    )
         return value
 
     @model_validator(mode="after")

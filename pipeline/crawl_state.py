@@ -17,6 +17,7 @@ from typing import Any
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
+from alerts.secrets import redact
 from pipeline.config import config_for_crawler
 from storage.crawl_state import advance_watermarks, load_watermarks
 from storage.db import Store
@@ -147,6 +148,8 @@ class CrawlStateExtension:
             for key, n in summary["errors"].items()
             if key.startswith(("gave_up/", "parse/")) or key in ("cookie_expired",)
         ) + sum(summary["parse_failed"].values())
+        if message:  # it may name a URL with a token or a proxy with its password
+            message = redact(message)
         finish_run(
             self.store,
             self.run_id,

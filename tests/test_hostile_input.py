@@ -625,3 +625,38 @@ def test_sigkilled_ingest_is_failed_by_status_and_a_rerun_stores_everything_once
     source = write_lines(tmp_path / "in.jsonl", [line(mention(n)) for n in range(5)])
     assert yuqing("ingest", str(source)).exit_code == exit_codes.OK
     assert len(stored_rows(yuqing.store)) == 5
+
+
+def test_a_crawled_post_dated_far_ahead_is_rejected_not_stored_as_now():
+    from crawlers.page_check import build_spider
+    from pipeline.validate import InvalidMention, validate_mention
+
+    spider = build_spider("tieba")
+    now = datetime.now(UTC)
+    # A site clock a few minutes fast: the post is taken as published now.
+    soon = datetime.fromisoformat(spider.published(now + timedelta(minutes=3)))
+    assert abs(soon - now) < timedelta(minutes=1)
+    # A date years ahead is wrong, not early: it reaches validation as it is, and is refused.
+    far = spider.published(datetime(2099, 1, 1, tzinfo=UTC))
+    assert far.startswith("2099-01-01")
+    item = {
+        "platform": "tieba",
+        "post_id": "1",
+        "url": "https://tieba.baidu.com/p/1",
+        "text": "星澜咖啡",
+        "published_at": far,
+        "crawled_at": now.isoformat(),
+    }
+    with pytest.raises(InvalidMention, match="published_at"):
+        validate_mention(item)
+    stats = spider.crawler.stats.get_stats()
+    assert stats["yuqing/field/tieba/time_in_future"] == 2
+
+
+def test_a_cause_weight_that_is_not_a_number_fails_config_check():
+    from pipeline.config import parse_config
+
+    with pytest.raises(Exception, match=r"甩脸子\*x.*positive number"):
+        parse_config(TEST_CONFIG + '\n[nlp.causes]\n"服务态度" = ["甩脸子*x"]\n', "t.toml")
+    config = parse_config(TEST_CONFIG + '\n[nlp.causes]\n"服务态度" = ["甩脸子*2"]\n', "t.toml")
+    assert config.nlp.causes == {"服务态度": ["甩脸子*2"]}

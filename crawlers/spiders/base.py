@@ -18,6 +18,8 @@ from scrapy import signals
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import CloseSpider
 
+from storage.aggregates import FUTURE_SKEW
+
 
 @dataclass
 class StreamProgress:
@@ -122,12 +124,15 @@ class MentionSpider(scrapy.Spider):
         }
 
     def published(self, when: datetime) -> str:
-        """A post time as the item's ``published_at``. A time ahead of our clock (the site's
-        clock runs fast) becomes now: a mention cannot be crawled before it was published."""
+        """A post time as the item's ``published_at``. A time a little ahead of our clock (the
+        site's clock runs fast) becomes now: a mention cannot be crawled before it was
+        published. Further ahead than ``FUTURE_SKEW`` the date is wrong, not early: it is
+        passed on as it is and the validation step rejects the item, counted."""
         now = datetime.now(UTC)
         if when > now:
             self.field_problem("time_in_future")
-            when = now
+            if when - now <= FUTURE_SKEW:
+                when = now
         return when.isoformat()
 
     def topics(self) -> list[str]:
