@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import os
 
-from alerts.secrets import SecretMissing
+from alerts.secrets import SecretMissing, remember
 from pipeline.config import ConfigError, load_config
+from pipeline.logs import RedactSecrets
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,9 @@ class ConfigSettingsAddon:
         self._export_secret(crawl.proxies, settings.get("PROXY_LIST_ENV"), config.source)
         if crawl.redis:
             self._export_secret(crawl.redis.url, settings.get("REDIS_URL_ENV"), config.source)
+        self._redact_logs(
+            settings.get(name) for name in ("WEIBO_COOKIE_ENV", "PROXY_LIST_ENV", "REDIS_URL_ENV")
+        )
 
     @staticmethod
     def _add_crawl_pipelines(settings) -> None:
@@ -83,6 +87,22 @@ class ConfigSettingsAddon:
         settings.set(
             "ITEM_PIPELINES", pipelines, priority=settings.getpriority("ITEM_PIPELINES") or 0
         )
+
+    @staticmethod
+    def _redact_logs(variables) -> None:
+        """Scrapy set up its own log handlers before this add-on ran: give them the same
+        redaction as yuqing's, knowing the cookie, proxies and Redis URL of this run (they
+        arrive in environment variables, whether from the config or set by ops)."""
+        for variable in variables:
+            value = os.environ.get(variable or "") or ""
+            # The whole value, and each line or cookie pair on its own (a proxy per line).
+            parts = {value, *value.split(), *value.split(";")}
+            for part in parts | {p.partition("=")[2] for p in parts}:
+                if len(part.strip()) >= 6:
+                    remember(part.strip())
+        for handler in logging.getLogger().handlers:
+            if not any(isinstance(f, RedactSecrets) for f in handler.filters):
+                handler.addFilter(RedactSecrets())
 
     @staticmethod
     def _export_secret(ref, variable: str | None, source: str) -> None:

@@ -736,3 +736,34 @@ def test_secret_file_with_a_byte_order_mark_is_read_without_it(run, tmp_path, mo
     config = parse_config(TEST_CONFIG + f"\n[web]\ntoken = {{ file = '{token}' }}\n")
     monkeypatch.delenv("YUQING_WEB_TOKEN", raising=False)
     assert web_token(config) == WEB_TOKEN
+
+
+def test_crawler_logs_mask_the_cookie_and_proxies_of_the_run(monkeypatch, caplog):
+    import logging
+
+    from pipeline.crawl_settings import ConfigSettingsAddon
+
+    monkeypatch.setenv("YUQING_TEST_COOKIE", "SUB=cookievalue8842; SUBP=otherpart5531")
+    monkeypatch.setenv("YUQING_TEST_PROXIES", "http://alice:proxypass77@10.0.0.1:8080\n")
+    handler = logging.StreamHandler()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        ConfigSettingsAddon._redact_logs(["YUQING_TEST_COOKIE", "YUQING_TEST_PROXIES"])
+        assert any(type(f).__name__ == "RedactSecrets" for f in handler.filters)
+        record = logging.LogRecord(
+            "scrapy.core",
+            logging.ERROR,
+            __file__,
+            1,
+            "request with cookievalue8842 via http://alice:proxypass77@10.0.0.1:8080 failed",
+            None,
+            None,
+        )
+        for f in handler.filters:
+            f.filter(record)
+        shown = record.getMessage()
+        assert "cookievalue8842" not in shown and "proxypass77" not in shown
+        assert "10.0.0.1" in shown  # the host still says where
+    finally:
+        root.removeHandler(handler)
