@@ -21,7 +21,7 @@ from alerts.secrets import redact
 from pipeline.config import config_for_crawler
 from storage.crawl_state import advance_watermarks, load_watermarks
 from storage.db import Store
-from storage.runs import finish_run, items_before, start_run
+from storage.runs import adopt_run, finish_run, items_before, start_run
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +83,11 @@ class CrawlStateExtension:
         if spider is None or not hasattr(spider, "watermarks"):
             raise NotConfigured("not a yuqing spider")
         store = Store.open(config_for_crawler(crawler).database_url())
-        run_id = settings.getint("YUQING_CRAWL_RUN_ID") or start_run(
-            store, spider.name, spider.topic
-        )
+        run_id = settings.getint("YUQING_CRAWL_RUN_ID")
+        if run_id:
+            adopt_run(store, run_id)
+        else:
+            run_id = start_run(store, spider.name, spider.topic)
         spider.run_id = run_id
         if not settings.getbool("CRAWL_FULL"):
             spider.watermarks = load_watermarks(store, spider.name, spider.topic)

@@ -125,6 +125,16 @@ def mark_stale_runs(store: Store, spider: str | None = None, now: datetime | Non
     return marked
 
 
+def adopt_run(store: Store, run_id: int) -> None:
+    """The process that does the work takes over a ``running`` row another process created
+    (``yuqing crawl`` starts Scrapy in a child): the row now lives as long as that child, so a
+    killed parent does not get a still-working crawl marked gone."""
+    with store.session() as session:
+        run = session.get(CrawlRun, run_id)
+        if run is not None and run.status == "running":
+            run.stats = {**(run.stats or {}), "process": this_process()}
+
+
 def start_run(store: Store, spider: str, topic: str | None = None) -> int:
     """A new ``running`` row; first, earlier runs of the same source that died unrecorded are
     marked failed, so a killed run never looks as if it were still going."""

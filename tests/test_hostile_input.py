@@ -660,3 +660,15 @@ def test_a_cause_weight_that_is_not_a_number_fails_config_check():
         parse_config(TEST_CONFIG + '\n[nlp.causes]\n"服务态度" = ["甩脸子*x"]\n', "t.toml")
     config = parse_config(TEST_CONFIG + '\n[nlp.causes]\n"服务态度" = ["甩脸子*2"]\n', "t.toml")
     assert config.nlp.causes == {"服务态度": ["甩脸子*2"]}
+
+
+def test_the_crawler_child_adopts_its_run_so_a_killed_parent_leaves_it_alone(yuqing):
+    from storage.runs import adopt_run
+
+    store = yuqing.store
+    # `yuqing crawl` made the row, then was killed; its Scrapy child (here: us) goes on.
+    run_id = _add_running(store, "tieba", this_process() | {"pid": _dead_pid()})
+    adopt_run(store, run_id)
+    assert mark_stale_runs(store) == 0
+    assert _run(store, run_id).status == "running"
+    assert _run(store, run_id).stats["process"]["pid"] == os.getpid()
