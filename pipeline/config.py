@@ -228,8 +228,21 @@ def _positive_number(text: str) -> bool:
 
 
 class NlpConfig(_Strict):
-    sentiment_engine: Literal["weibo", "snownlp"] = Field(
-        "weibo", description="weibo: the shipped three-class model; snownlp: SnowNLP"
+    sentiment_engine: Literal["weibo", "weibo-fast", "weibo-precise", "snownlp"] = Field(
+        "weibo",
+        description=(
+            "weibo: the shipped two-tier model (fast score for every post, precise score for"
+            " the posts alerts look at); weibo-fast / weibo-precise: one tier alone;"
+            " snownlp: SnowNLP"
+        ),
+    )
+    precise_followers: int = Field(
+        10_000,
+        ge=0,
+        description=(
+            "with the weibo engine, posts by verified accounts or accounts with at least this"
+            " many followers always get the precise score (0: every post)"
+        ),
     )
     sentiment_model: Path | None = Field(
         None,

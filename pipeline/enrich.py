@@ -5,12 +5,17 @@ user dictionary holds every configured topic keyword, so a brand name stays one 
 
 Near-duplicate clusters must be the same whichever run stores a post, so the first batch seeds the
 index with the clustered posts of the last ``nlp.near_duplicate_days`` days from the database.
+
+With the two-tier ``weibo`` engine, a post is *important* (always gets the precise score) when
+its author has reach (verified, or ``nlp.precise_followers`` followers) or one of its topics is
+rising (has a live incident, read from the database at most once a minute).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+import time
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,6 +30,11 @@ log = logging.getLogger(__name__)
 
 # (platform, post_id, text, cluster_id) of stored posts, oldest first.
 RecentPosts = Callable[[], Iterable[tuple[str, str, str, int]]]
+# The topics with a live (open or acknowledged) incident.
+RisingTopics = Callable[[], Collection[str]]
+# How long the rising topics read from the database are trusted: incidents are evaluated about
+# once a minute, so a fresher read would change nothing.
+RISING_TTL_SECONDS = 60.0
 
 
 def scoring_text(row: MentionRow) -> str:
@@ -44,35 +54,55 @@ def post_key(platform: str, post_id: str) -> str:
     return f"{platform}:{post_id}"
 
 
+def _read_database(config: Config, read, empty):
+    """``read(store)`` on the configured database if it exists (never creates one), else empty."""
+    from sqlalchemy.engine import make_url
+
+    from storage.db import Store
+
+    url = config.database_url()
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and (
+        not parsed.database or parsed.database == ":memory:" or not Path(parsed.database).exists()
+    ):
+        return empty
+    store = Store.open(url, auto_migrate=False)
+    try:
+        return read(store)
+    finally:
+        store.close()
+
+
 def recent_posts_from_database(config: Config) -> RecentPosts:
     """Reads the seed posts from the configured database, if it exists; never creates one."""
 
-    def load() -> list[tuple[str, str, str, int]]:
-        from sqlalchemy.engine import make_url
-
+    def read(store) -> list[tuple[str, str, str, int]]:
         from storage.clusters import recent_cluster_posts
-        from storage.db import Store
 
-        url = config.database_url()
-        parsed = make_url(url)
-        if parsed.get_backend_name() == "sqlite" and (
-            not parsed.database
-            or parsed.database == ":memory:"
-            or not Path(parsed.database).exists()
-        ):
-            return []
-        store = Store.open(url, auto_migrate=False)
-        try:
-            since = datetime.now(UTC) - timedelta(days=config.nlp.near_duplicate_days)
-            return recent_cluster_posts(store, since)
-        finally:
-            store.close()
+        since = datetime.now(UTC) - timedelta(days=config.nlp.near_duplicate_days)
+        return recent_cluster_posts(store, since)
 
-    return load
+    return lambda: _read_database(config, read, [])
+
+
+def rising_topics_from_database(config: Config) -> RisingTopics:
+    """The topics with a live incident in the configured database (none if it does not exist)."""
+
+    def read(store) -> set[str]:
+        from storage.incidents import live_incidents
+
+        return set(live_incidents(store))
+
+    return lambda: _read_database(config, read, set())
 
 
 class Enricher:
-    def __init__(self, config: Config, recent_posts: RecentPosts | None = None):
+    def __init__(
+        self,
+        config: Config,
+        recent_posts: RecentPosts | None = None,
+        rising_topics: RisingTopics | None = None,
+    ):
         nlp = config.nlp
         words = [w for t in config.topics for w in (*t.keywords.must, *t.keywords.any, t.name)]
         self.analyser = PostAnalyser(
@@ -94,6 +124,33 @@ class Enricher:
         self.clusters = NearDuplicateIndex(threshold=nlp.near_duplicate_threshold)
         self._recent_posts = recent_posts or recent_posts_from_database(config)
         self._seeded = False
+        self.precise_followers = nlp.precise_followers
+        self._rising_topics = rising_topics or rising_topics_from_database(config)
+        self._rising: Collection[str] = frozenset()
+        self._rising_read_at = float("-inf")
+
+    def rising(self) -> Collection[str]:
+        """Topics with a live incident, re-read at most every ``RISING_TTL_SECONDS``."""
+        now = time.monotonic()
+        if now - self._rising_read_at >= RISING_TTL_SECONDS:
+            self._rising_read_at = now
+            try:
+                self._rising = frozenset(self._rising_topics())
+            except Exception as exc:
+                # Only routing suffers: the posts of a rising topic get the fast score if it
+                # does not already call them negative or borderline.
+                log.warning("rising topics not read from the database: %s", exc)
+        return self._rising
+
+    def important(self, row: MentionRow) -> bool:
+        """Does this post always get the precise score (reach, or a rising topic)?"""
+        followers = row.get("author_followers")
+        if row.get("author_verified") or self.precise_followers == 0:
+            return True
+        if followers is not None and followers >= self.precise_followers:
+            return True
+        rising = self.rising()
+        return bool(rising) and any(topic in rising for topic in row.get("topics") or {})
 
     def _seed(self) -> None:
         self._seeded = True
@@ -110,7 +167,11 @@ class Enricher:
     def enrich(self, rows: Sequence[MentionRow]) -> Sequence[MentionRow]:
         if not self._seeded:
             self._seed()
-        results = self.analyser.analyse([scoring_text(r) for r in rows], cleaned=True)
+        results = self.analyser.analyse(
+            [scoring_text(r) for r in rows],
+            cleaned=True,
+            important=[self.important(r) for r in rows],
+        )
         for row, result in zip(rows, results, strict=True):
             row["sentiment_score"] = result.score
             row["sentiment_label"] = result.label
@@ -121,7 +182,6 @@ class Enricher:
                 post_key(row["platform"], row["post_id"]), own_text(row)
             )
         return rows
-
 
     def topic_sentiment(self, row: MentionRow, post_score: float) -> dict[str, tuple[float, str]]:
         """Score and label toward each matched topic; the post's own where the post names no

@@ -90,3 +90,111 @@ def test_save_load_round_trip(tmp_path):
     assert np.allclose(again.probabilities(COMPLAINTS), model.probabilities(COMPLAINTS))
     with pytest.raises(ValueError, match="not a sentiment model folder"):
         CharCNNModel.load(tmp_path)
+
+
+def _hotel_complaints(config, **authors):
+    """The hotel complaint (fast tier: neutral, just above the routing cut) by several authors."""
+    from datetime import UTC, datetime
+
+    from pipeline.normalise import Normaliser
+    from pipeline.validate import MentionIn
+
+    normaliser = Normaliser(config)
+    now = datetime.now(UTC)
+    return [
+        normaliser.normalise(
+            MentionIn(
+                platform="weibo",
+                post_id=name,
+                url=f"https://weibo.com/{name}",
+                text=f"星澜咖啡：{COMPLAINTS[0]}",
+                published_at=now,
+                author={"id": name, "name": name, **author},
+            )
+        )
+        for name, author in authors.items()
+    ]
+
+
+def test_ingest_gives_posts_with_reach_or_a_rising_topic_the_precise_score(config):
+    from pipeline.enrich import Enricher
+
+    rows = _hotel_complaints(
+        config,
+        nobody={"followers": 12},
+        big={"followers": 50_000},
+        blue_v={"followers": 3, "verified": True},
+    )
+    assert all(r["topics"] for r in rows)
+    quiet = Enricher(config, recent_posts=list, rising_topics=frozenset)
+    quiet.enrich(rows)
+    labels = {r["post_id"]: r["sentiment_label"] for r in rows}
+    assert labels == {"nobody": "neutral", "big": "negative", "blue_v": "negative"}
+    assert quiet.analyser.engine.last_routed == 2
+
+    # The same unknown author's post, once its topic has a live incident.
+    reads = []
+
+    def rising():
+        reads.append(1)
+        return set(rows[0]["topics"])
+
+    spiking = Enricher(config, recent_posts=list, rising_topics=rising)
+    spiking.enrich(rows[:1])
+    spiking.enrich(rows[:1])
+    assert rows[0]["sentiment_label"] == "negative"
+    assert len(reads) == 1  # read once a minute, not per batch
+
+
+def test_rising_topics_come_from_live_incidents(config, sqlite_url, monkeypatch):
+    from datetime import UTC, datetime
+
+    from pipeline.enrich import rising_topics_from_database
+    from storage.db import Store
+    from storage.incidents import create_incident, resolve_incident
+
+    monkeypatch.setenv("YUQING_DATABASE_URL", sqlite_url)
+    rising = rising_topics_from_database(config)
+    assert rising() == set()  # no database yet: no topic, and none is created
+    store = Store.open(sqlite_url, auto_migrate=True)
+    now = datetime.now(UTC)
+    try:
+        for topic in ("星澜咖啡", "青禾手机"):
+            create_incident(
+                store,
+                topic=topic,
+                rule="spike",
+                severity="warning",
+                rules=["spike"],
+                now=now,
+                evidence={},
+            )
+        resolved = next(i for i in live_incidents_of(store) if i["topic"] == "星澜咖啡")
+        resolve_incident(store, resolved["id"], now)
+    finally:
+        store.close()
+    assert rising() == {"青禾手机"}
+
+
+def live_incidents_of(store):
+    from storage.incidents import live_incidents
+
+    return list(live_incidents(store).values())
+
+
+@pytest.mark.parametrize("name", ["weibo-fast", "weibo-precise"])
+def test_config_can_pick_one_tier(config, name):
+    from pipeline.enrich import Enricher
+
+    one_tier = config.model_copy(
+        update={"nlp": config.nlp.model_copy(update={"sentiment_engine": name})}
+    )
+    engine = Enricher(one_tier, recent_posts=list, rising_topics=frozenset).analyser.engine
+    assert engine.name == name
+
+
+def test_config_check_rejects_an_unknown_engine():
+    from pipeline.config import ConfigError, parse_config
+
+    with pytest.raises(ConfigError, match="sentiment_engine"):
+        parse_config('[nlp]\nsentiment_engine = "weibo-cnn"\n', "bad.toml")
