@@ -78,7 +78,9 @@ class HashedLinearModel:
         if meta.get("format") != FORMAT or meta.get("kind") != "hashed-linear":
             raise ValueError(f"{folder}: unsupported model format {meta.get('format')!r}")
         return cls(
-            weights=arrays["weights"].astype(np.float32),
+            # C order: the saved matrix is Fortran-ordered (a transpose), and scipy copied all
+            # 6 MB of it on every batch (sparse @ dense ravels the dense operand).
+            weights=np.ascontiguousarray(arrays["weights"], dtype=np.float32),
             bias=arrays["bias"].astype(np.float32),
             idf=arrays["idf"].astype(np.float32),
             bits=int(meta["bits"]),
