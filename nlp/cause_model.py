@@ -147,6 +147,17 @@ class CauseModel:
         )
 
 
+def _class_weights(labels: Sequence[str], kind: str) -> str | dict[str, float] | None:
+    """``balanced`` (each cause weighs as much in all), ``sqrt`` (the square root of that: rare
+    causes still count more, less so) or ``none``."""
+    if kind == "none":
+        return None
+    if kind == "sqrt":
+        counts = Counter(labels)
+        return {c: math.sqrt(len(labels) / (len(counts) * n)) for c, n in counts.items()}
+    return kind
+
+
 def fit(
     texts: Sequence[str],
     labels: Sequence[str],
@@ -159,6 +170,7 @@ def fit(
     c: float = 10.0,
     min_df: int = 2,
     sample_weight: Sequence[float] | None = None,
+    class_weight: str = "balanced",
     meta: Mapping | None = None,
 ) -> CauseModel:
     """Fit a :class:`CauseModel` (needs scikit-learn: ``pip install 'yuqing[train]'``)."""
@@ -186,7 +198,9 @@ def fit(
     # class_weight balanced: 产品质量 is a third of the real complaints, 店内事故 a few percent,
     # and a rare cause missed is worse for the PR team than a common one diluted.
     # newton-cg: the same optimum as lbfgs on these few thousand features, four times faster.
-    classifier = LogisticRegression(C=c, class_weight="balanced", solver="newton-cg", max_iter=1000)
+    classifier = LogisticRegression(
+        C=c, class_weight=_class_weights(labels, class_weight), solver="newton-cg", max_iter=1000
+    )
     classifier.fit(design, list(labels), sample_weight=sample_weight)
     order = [list(classifier.classes_).index(cause) for cause in causes]
     model.weights = classifier.coef_.T[:, order]

@@ -133,8 +133,12 @@ LEXICON: dict[str, tuple[str, ...]] = {
 CAUSES = (*(c for c in LEXICON if c != OTHER), OTHER)
 
 _CONTRAST = ("但是", "就是", "可是", "不过", "结果")
+# Up to three characters may stand between the word and the praise ("发货速度很快"), but not a
+# negation or a clause break: "发货不及时" and "客服，不错的是..." are no praise of that word.
 _PRAISE = re.compile(
-    r".{0,3}?(很好|挺好|不错|还行|还可以|满意|没问题|很棒|给力|好评|很赞|超好|很快|挺快|及时|热情|客气|耐心|没毛病|没话说|没的说|正品)"
+    r"(?:[^不没未别非，。！？,.!?；;\s]){0,3}?"
+    r"(很好|挺好|不错|还行|还可以|满意|没问题|很棒|给力|好评|很赞|超好|很快|挺快|及时|热情|客气"
+    r"|耐心|没毛病|没话说|没的说|正品|快(?!递|过期|点)|神速|点赞|专业|到位|周到|贴心|负责)"
 )
 
 

@@ -41,11 +41,13 @@ class Settings:
     weak_weight: float = 0.0
     # The lexicon's own answer as a one-hot feature: measured no better (cv 0.750 against 0.759).
     lexicon_vote: bool = False
+    class_weight: str = "balanced"
 
     def label(self) -> str:
         return (
             f"C={self.c} lexicon_scale={self.lexicon_scale} min_df={self.min_df}"
             f" weak_weight={self.weak_weight} lexicon_vote={self.lexicon_vote}"
+            f" class_weight={self.class_weight}"
         )
 
 
@@ -107,6 +109,7 @@ def train_model(
         c=settings.c,
         min_df=settings.min_df,
         sample_weight=weights,
+        class_weight=settings.class_weight,
         meta=meta,
     )
 
