@@ -10,13 +10,10 @@ from __future__ import annotations
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
-from sqlalchemy.exc import DBAPIError
 
-from alerts.secrets import redact
 from pipeline import exit_codes
 from pipeline.cli_alerts import alerts_group
 from pipeline.cli_analysts import export_command, stats_command
@@ -26,23 +23,20 @@ from pipeline.cli_ops import run_command, status_command
 from pipeline.cli_parse_page import parse_page_command
 from pipeline.cli_report import report_command
 from pipeline.cli_web import web_command
-from pipeline.config import EXAMPLE_PATH, Config, ConfigError, load_config
-from pipeline.logs import LogFileError, add_log_file, setup_logging
+from pipeline.logs import setup_logging
 from pipeline.mention_filter import build_filter, filter_options
 from pipeline.output import console, format_option, terminal_safe, write_rows
 from pipeline.time_args import Count, check_text
-from storage.db import (
-    StorageError,
-    Store,
-    check_url,
-    current_revision,
-    error_text,
-    head_revision,
-    make_engine,
-    safe_url,
-)
-from storage.db import upgrade as upgrade_schema
-from storage.query import find_mentions
+
+# Start-up matters (issue 17): cron runs `yuqing alerts evaluate` every minute and every crawl
+# starts a process. This module and the command modules it loads import only click and the
+# standard library at the top; pydantic (the config), SQLAlchemy, Alembic, rich, Scrapy, jieba
+# and numpy are imported inside the commands that use them. tests/test_startup_imports.py checks.
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from pipeline.config import Config
+    from storage.db import Store
 
 # Files this large get a progress bar when stderr is a terminal.
 PROGRESS_FROM_BYTES = 1_000_000
@@ -58,6 +52,9 @@ class App:
     @property
     def config(self) -> Config:
         if self._config is None:
+            from pipeline.config import ConfigError, load_config
+            from pipeline.logs import LogFileError, add_log_file
+
             config = load_config(self.config_path)
             logging_config = config.logging
             if logging_config.file:
@@ -75,6 +72,8 @@ class App:
         return self._config
 
     def store(self) -> Store:
+        from storage.db import Store
+
         return Store.open(self.config.database_url())
 
 
@@ -94,18 +93,40 @@ class YuqingGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except ConfigError as exc:
-            click.echo(f"config error: {redact(exc)}", err=True)
-            ctx.exit(exit_codes.CONFIG)
-        except StorageError as exc:
-            click.echo(f"database error: {redact(exc)}", err=True)
-            ctx.exit(exit_codes.FAILURE)
-        except DBAPIError as exc:
-            # A fault the retries could not ride out (disk full, read-only file, server gone):
-            # say what the database said, not a traceback. Completed batches stay stored.
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-            click.echo(f"database error: {terminal_safe(redact(reason))}", err=True)
-            ctx.exit(exit_codes.FAILURE)
+        except Exception as exc:
+            message = _user_error(exc)
+            if message is None:
+                raise
+            code, text = message
+            click.echo(text, err=True)
+            ctx.exit(code)
+
+
+def _user_error(exc: Exception) -> tuple[int, str] | None:
+    """The exit code and message for an error the user can fix, or None for a real bug.
+
+    The error classes are looked up in ``sys.modules`` rather than imported: an exception can
+    only be one of them if its module was loaded, and importing pydantic or SQLAlchemy just to
+    find out would cost every light command its start-up time."""
+    config = sys.modules.get("pipeline.config")
+    db = sys.modules.get("storage.db")
+    sqlalchemy_exc = sys.modules.get("sqlalchemy.exc")
+    if config is not None and isinstance(exc, config.ConfigError):
+        from alerts.secrets import redact
+
+        return exit_codes.CONFIG, f"config error: {redact(exc)}"
+    if db is not None and isinstance(exc, db.StorageError):
+        from alerts.secrets import redact
+
+        return exit_codes.FAILURE, f"database error: {redact(exc)}"
+    if sqlalchemy_exc is not None and isinstance(exc, sqlalchemy_exc.DBAPIError):
+        from alerts.secrets import redact
+
+        # A fault the retries could not ride out (disk full, read-only file, server gone):
+        # say what the database said, not a traceback. Completed batches stay stored.
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        return exit_codes.FAILURE, f"database error: {terminal_safe(redact(reason))}"
+    return None
 
 
 pass_app = click.make_pass_decorator(App)
@@ -143,6 +164,8 @@ def init(path: Path, force: bool) -> None:
     Example:
         yuqing init && $EDITOR yuqing.toml && yuqing config check
     """
+    from pipeline.config import EXAMPLE_PATH
+
     if path.exists() and not force:
         raise click.ClickException(f"{path} already exists (use --force to overwrite)")
     shutil.copyfile(EXAMPLE_PATH, path)
@@ -168,6 +191,9 @@ def config_check(app: App) -> None:
     Example:
         YUQING_DINGTALK_WEBHOOK=... yuqing config check
     """
+    from pipeline.config import ConfigError
+    from storage.db import StorageError, check_url, safe_url
+
     config = app.config
     problems = config.missing_secrets()
     try:
@@ -203,6 +229,15 @@ def db_upgrade(app: App, revision: str) -> None:
     Example:
         yuqing db upgrade
     """
+    from storage.db import (
+        StorageError,
+        current_revision,
+        error_text,
+        make_engine,
+        safe_url,
+    )
+    from storage.db import upgrade as upgrade_schema
+
     url = app.config.database_url()
     engine = make_engine(url)
     try:
@@ -225,6 +260,15 @@ def db_current(app: App) -> None:
     Example:
         yuqing db current
     """
+    from storage.db import (
+        StorageError,
+        current_revision,
+        error_text,
+        head_revision,
+        make_engine,
+        safe_url,
+    )
+
     url = app.config.database_url()
     engine = make_engine(url)
     try:
@@ -244,6 +288,9 @@ def _progress_for(path: Path) -> Progress | None:
     size = path.stat().st_size
     if size < PROGRESS_FROM_BYTES or not sys.stderr.isatty():
         return None
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
     return Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -330,6 +377,8 @@ def mentions(app: App, limit, fmt, **filters) -> None:
         yuqing mentions --topic 星澜咖啡 --sentiment negative --since 24h --format csv > neg.csv
         yuqing mentions --search '品牌 AND (质量 OR 退款) NOT 招聘'
     """
+    from storage.query import find_mentions
+
     tz = app.config.tz
     flt = build_filter(app, filters, limit=limit or None)
     store = app.store()

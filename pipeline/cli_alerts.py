@@ -10,20 +10,20 @@ import getpass
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.panel import Panel
-from rich.table import Table
-from rich.text import Text
 
 from alerts.severity import severity_name
 from pipeline import exit_codes
 from pipeline.cli_delivery import deliveries, routes, test_channel
 from pipeline.output import console, format_option, terminal_safe, write_rows
 from pipeline.time_args import Count, parse_time_arg, time_option_value
-from storage import incidents
+
+# storage.incidents (SQLAlchemy) and rich are imported inside the commands: this module is
+# loaded by every `yuqing` invocation, `--help` included (issue 17).
+if TYPE_CHECKING:
+    from rich.console import Console
 
 # The root group puts its App (config + store factory) in the context object.
 _pass_app = click.pass_obj
@@ -40,6 +40,8 @@ def _by_option(func):
 
 
 def _incident_or_fail(store, incident_id: int) -> dict:
+    from storage import incidents
+
     found = incidents.get_incident(store, incident_id)
     if found is None:
         raise click.ClickException(f"no incident {incident_id}")
@@ -114,6 +116,8 @@ def list_command(app, status: str, topic: str | None, limit: int, fmt: str) -> N
     Example:
         yuqing alerts list --status all --topic 星澜咖啡
     """
+    from storage import incidents
+
     store = app.store()
     try:
         rows = incidents.list_incidents(
@@ -165,6 +169,11 @@ def show_command(app, incident_id: int) -> None:
 
 def print_incident(console: Console, incident: dict, tz, language: str = "zh") -> None:
     """The incident as a person reads it; every crawled string is printed as inert text."""
+    from rich.markup import escape
+    from rich.panel import Panel
+    from rich.table import Table
+    from rich.text import Text
+
     ev = incident["evidence"]
 
     def when(moment):
@@ -232,6 +241,8 @@ def ack_command(app, incident_id: int, note: str | None, author: str) -> None:
     Example:
         yuqing alerts ack 12 --note "已联系门店核实"
     """
+    from storage import incidents
+
     _, changed = _on_incident(
         app,
         incident_id,
@@ -254,6 +265,8 @@ def note_command(app, incident_id: int, text: str, author: str) -> None:
     Example:
         yuqing alerts note 12 "官方声明已发布"
     """
+    from storage import incidents
+
     _on_incident(
         app,
         incident_id,
@@ -302,6 +315,8 @@ def silence_command(app, topic, rule, duration, until, comment, author) -> None:
     Example:
         yuqing alerts silence --topic 星澜咖啡 --for 2h --comment "发布会期间"
     """
+    from storage import incidents
+
     if bool(duration) == bool(until):
         raise click.UsageError("give exactly one of --for and --until")
     now = datetime.now(UTC)
@@ -347,6 +362,8 @@ def silences_command(app, fmt: str) -> None:
     Example:
         yuqing alerts silences
     """
+    from storage import incidents
+
     store = app.store()
     try:
         rows = incidents.active_silences(store, datetime.now(UTC))

@@ -8,23 +8,31 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.table import Table
-from rich.text import Text
 
-from pipeline.export import FORMATS, ExportError, export_mentions, format_for
 from pipeline.mention_filter import build_filter, filter_options
 from pipeline.output import console, terminal_safe
 from pipeline.time_args import Count
-from storage.stats import BUCKETS, Stats, stats
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+    from storage.stats import Stats
+
+# The choices of --bucket and --format, spelt out here so that building the options (every
+# `yuqing` start, --help included) does not import storage.stats and pipeline.export, and with
+# them SQLAlchemy (issue 17). tests/test_startup_imports.py checks they match those modules'.
+BUCKET_NAMES = ("hour", "day")
+EXPORT_FORMATS = ("csv", "xlsx", "jsonl", "parquet")
 
 
 @click.command("stats")
 @filter_options
 @click.option(
     "--bucket",
-    type=click.Choice(list(BUCKETS)),
+    type=click.Choice(BUCKET_NAMES),
     default="day",
     show_default=True,
     help="Time bucket of the volume counts (in the config's time zone).",
@@ -55,6 +63,8 @@ def stats_command(app, bucket: str, top: int, fmt: str, **values) -> None:
         yuqing stats --topic 星澜咖啡 --since 7d
         yuqing stats --search '退款 NOT 招聘' --bucket hour --since 24h --format json
     """
+    from storage.stats import stats
+
     f = build_filter(app, values)
     store = app.store()
     try:
@@ -79,11 +89,16 @@ def _as_json(result: Stats) -> dict:
 
 
 def _cells(*values) -> list[Text]:
+    from rich.text import Text
+
     # Crawled text (author names, keywords) is printed as plain Text, never as markup.
     return [Text(terminal_safe(v)) for v in values]
 
 
 def _print_stats(result: Stats, bucket: str) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     out = console()
     dup = result.near_duplicates
     out.print(
@@ -146,7 +161,7 @@ def _print_stats(result: Stats, bucket: str) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(FORMATS),
+    type=click.Choice(EXPORT_FORMATS),
     help="csv (UTF-8 with BOM, for Excel), xlsx, jsonl or parquet; default: from --out's suffix.",
 )
 @click.option("--limit", type=Count(), default=0, show_default=True, help="0 = all.")
@@ -161,6 +176,8 @@ def export_command(app, out_path: Path, fmt: str | None, limit: int, **values) -
         yuqing export --topic 星澜咖啡 --since 30d --out 星澜.xlsx
         yuqing export --search '退款 OR 投诉' --format parquet --out complaints.parquet
     """
+    from pipeline.export import ExportError, export_mentions, format_for
+
     f = build_filter(app, values, limit=limit or None)
     try:
         fmt = format_for(out_path, fmt)

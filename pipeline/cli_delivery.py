@@ -11,13 +11,13 @@ from datetime import UTC, datetime
 
 import click
 
-from alerts.config import SEVERITY_ZH, parse_severity
-from alerts.routing import find_channels, route
-from alerts.secrets import redact
+from alerts.severity import SEVERITY_ZH, parse_severity
 from pipeline import exit_codes
 from pipeline.output import format_option, write_rows
 from pipeline.time_args import Count
-from storage import deliveries as rows_db
+
+# alerts.routing, alerts.secrets (pydantic) and storage.deliveries (SQLAlchemy) are imported in
+# the commands: this module is loaded by every `yuqing` start (issue 17).
 
 
 @click.command("test-channel")
@@ -35,6 +35,8 @@ def test_channel(app, name: str) -> None:
         yuqing alerts test-channel pr-team/1:wecom
     """
     from alerts.outbox import send_test
+    from alerts.routing import find_channels
+    from alerts.secrets import redact
 
     config = app.config
     channels = find_channels(config.alerts, name)
@@ -89,6 +91,9 @@ def deliveries(app, show_all: bool, limit: int, retry_ids, check: bool, fmt: str
         yuqing alerts deliveries
         yuqing alerts deliveries --retry 42 && yuqing alerts deliveries --check
     """
+    from alerts.secrets import redact
+    from storage import deliveries as rows_db
+
     store = app.store()
     try:
         if retry_ids:
@@ -152,6 +157,8 @@ def routes(app, topic: str, severity: str, platforms) -> None:
     Example:
         yuqing alerts routes 星澜咖啡 危机 --platform weibo
     """
+    from alerts.routing import route
+
     alerts = app.config.alerts
     try:
         level = parse_severity(severity)

@@ -8,13 +8,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-from rich.table import Table
-from rich.text import Text
 
 from pipeline import exit_codes
 from pipeline.output import console, terminal_safe
-from storage import leases, status
-from storage.db import safe_url
+
+# storage (SQLAlchemy) and rich are imported inside the commands: this module is loaded by
+# every `yuqing` start, `--help` included (issue 17).
 
 # A source is unhealthy once this many runs in a row have failed.
 FAILING_AFTER = 3
@@ -55,6 +54,8 @@ def run_command(app, metrics_port: int | None, metrics_host: str) -> None:
 
 
 def gather(app) -> dict:
+    from storage import leases, status
+    from storage.db import safe_url
     from storage.runs import mark_stale_runs
 
     store = app.store()
@@ -114,6 +115,9 @@ def _when(moment, tz) -> str:
 
 
 def _print(facts: dict, problems: list[str], tz) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     out = console()
     size = facts["database_bytes"]
     out.print(Text(f"database {facts['database']}" + (f" ({size / 1e6:.1f} MB)" if size else "")))

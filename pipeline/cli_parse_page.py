@@ -13,8 +13,6 @@ from datetime import UTC
 from pathlib import Path
 
 import click
-from scrapy.exceptions import CloseSpider
-from scrapy.http import Request
 
 from pipeline import exit_codes
 from pipeline.output import console, terminal_safe, write_rows
@@ -86,6 +84,10 @@ def parse_page_command(
         yuqing parse-page discuz list-7.2.html --encoding gbk --format json
         yuqing parse-page weibo http://127.0.0.1:8000/api/container/getIndex?page=1 --kind search
     """
+    # Imported here: Scrapy and Twisted cost ~0.3 s, which every other `yuqing` command would
+    # pay at start-up if this module imported them (issue 17).
+    from scrapy.exceptions import CloseSpider
+
     from crawlers.page_check import KINDS, PageCheckError, fetch_local, guess_kind, parse_page
 
     settings = {"YUQING_CLOCK": clock} if clock else {}
@@ -150,6 +152,8 @@ def _text(item: dict) -> str:
 
 
 def _json_default(value):
+    from scrapy.http import Request
+
     if isinstance(value, Request):
         return value.url
     return str(value)

@@ -7,14 +7,15 @@ import logging
 
 import click
 
-from alerts.secrets import redact
-
 
 class RedactToken(logging.Filter):
     """Masks credentials in uvicorn's access lines: the ``/login?token=`` form, also spelt
     ``?%74oken=``, and any other token-like parameter (:func:`alerts.secrets.redact`)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        # Imported here: alerts.secrets loads pydantic, which `yuqing --help` does not need.
+        from alerts.secrets import redact
+
         if isinstance(record.args, tuple):
             record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
         return True

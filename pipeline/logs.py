@@ -18,8 +18,6 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from alerts.secrets import redact
-
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -31,6 +29,10 @@ class RedactSecrets(logging.Filter):
     """Masks every credential in a record's message and traceback before a handler writes it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        # Imported here: alerts.secrets pulls in pydantic (~0.1 s), and every command sets up
+        # logging, `yuqing --help` included; by the first record it is usually loaded anyway.
+        from alerts.secrets import redact
+
         message = record.getMessage()
         clean = redact(message)
         if clean != message:

@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
 
 from pipeline.time_args import Count, time_option_value
-from storage.query import MentionFilter
+
+if TYPE_CHECKING:
+    from storage.query import MentionFilter
 
 FILTER_FIELDS = (
     "topic",
@@ -57,6 +60,10 @@ def filter_options(func: Callable) -> Callable:
 
 def build_filter(app, values: dict, limit: int | None = None) -> MentionFilter:
     """A :class:`MentionFilter` from the options' values; bad times or queries are usage errors."""
+    # Imported here: storage.query loads SQLAlchemy, which the options themselves (and --help)
+    # do not need.
+    from storage.query import MentionFilter
+
     tz = app.config.tz
     kwargs = {k: values[k] for k in FILTER_FIELDS}
     for name in ("since", "until"):

@@ -13,12 +13,12 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, tzinfo
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 FORMATS = ("table", "csv", "json")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
@@ -47,6 +47,9 @@ def format_option(func: Callable) -> Callable:
 def console(out: TextIO | None = None, wide: int = 160) -> Console:
     """A console for people: the terminal's width, or ``wide`` columns when piped (80 would fold
     every table into a tower)."""
+    # Imported here: rich costs ~50 ms, and CSV/JSON output and most commands never need it.
+    from rich.console import Console
+
     out = out or sys.stdout
     return Console(file=out, width=None if out.isatty() else wide)
 
@@ -86,6 +89,9 @@ def write_rows(
             values = [_plain(r.get(c), tz) for c in columns]
             writer.writerow([csv_safe("|".join(v) if isinstance(v, list) else v) for v in values])
     else:
+        from rich.table import Table
+        from rich.text import Text
+
         cells = table_columns or {c: (lambda r, c=c: r.get(c)) for c in columns}
         table = Table(title=title, show_lines=False, expand=False)
         last = len(cells) - 1

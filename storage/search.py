@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import re
 import threading
+from typing import TYPE_CHECKING
 
-import rjieba
 from sqlalchemy import bindparam, literal_column, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
@@ -38,6 +38,9 @@ from sqlalchemy.types import NullType, String
 
 from storage.models import Mention
 from storage.query_language import parse, to_fts5, to_tsquery
+
+if TYPE_CHECKING:
+    import rjieba
 
 # What both FTS5's unicode61 tokenizer and PostgreSQL's parser treat as one token: a run of
 # letters and digits. Cutting tokens down to such runs here keeps both backends in agreement.
@@ -49,9 +52,13 @@ _tokenizer: rjieba.Jieba | None = None
 
 def _jieba() -> rjieba.Jieba:
     # A private dictionary: words added to a shared one elsewhere must not change search.
+    # Imported and loaded on first use (issue 17): the module costs ~0.1 s and the dictionary
+    # ~25 MB, which listing mentions without --search, status or alerts never need.
     global _tokenizer
     with _lock:
         if _tokenizer is None:
+            import rjieba
+
             _tokenizer = rjieba.Jieba()
     return _tokenizer
 
