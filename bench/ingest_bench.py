@@ -129,30 +129,32 @@ def near_copy(body: str, rng: random.Random) -> str:
     return body + f" {rng.randrange(1, 100)}"
 
 
+# 水军 posts are written once and pasted thousands of times by many accounts, each copy changed
+# a little so that filters for identical text miss them.
 FLOOD_TEMPLATES = [
-    "{brand}新品{good}，强烈推荐大家去试试，我已经第{n}次回购了{emo}",
-    "今天在{brand}排了{n}分钟队，{good}，服务员态度也特别好{emo}",
-    "{brand}就是良心企业，{good}，支持国货，冲冲冲{emo}",
-    "别信那些黑{brand}的，我用了{n}年了，{good}{emo}",
-    "{brand}又出事了？假的吧，我们全家都在用，{good}{emo}",
-    "{brand}太坑了，{bad}，投诉了{n}次都没人管，大家避雷{emo}",
-    "求扩散！{brand}{bad}，店长还说爱买不买，第{n}天了还没处理{emo}",
-    "在{brand}买的东西{bad}，客服只会说抱歉，退款申请第{n}次被拒{emo}",
-    "{brand}门店卫生太差了，{bad}，已经打12315了，编号{n}{emo}",
-    "{brand}这次的活动就是套路，{bad}，满{n}减的券根本用不了{emo}",
-    "家人们，{brand}{good}，{n}块钱买到手，真的值{emo}",
-    "{brand}的新店开业了，地址在中山路{n}号，{good}{emo}",
-    "抵制{brand}！{bad}，转发{n}次让更多人看到{emo}",
-    "{brand}客服回复了，说会在{n}个工作日内处理，{bad}{emo}",
-    "{brand}yyds，{good}，已经安利给{n}个朋友了{emo}",
-    "刚看到新闻，{brand}被约谈了，{bad}，涉及{n}家门店{emo}",
-    "{brand}年终大促，{good}，前{n}名下单送礼品{emo}",
-    "{brand}的外卖{bad}，等了{n}分钟才送到{emo}",
-    "支持{brand}，{good}，希望越办越好，第{n}天打卡{emo}",
-    "{brand}的售后{bad}，修了{n}次还是坏的{emo}",
+    "{brand}新品真的太好喝了，口感顺滑不苦涩，强烈推荐大家去门店试试，我已经第{n}次回购了{emo}",
+    "今天在{brand}排了{n}分钟队，店员态度非常好，出杯也快，环境干净整洁，周末约朋友再来{emo}",
+    "{brand}就是良心企业，用料实在价格公道，这么多年品质一直稳定，支持国货，冲冲冲{emo}",
+    "别信那些黑{brand}的，我喝了{n}年了从来没出过问题，网上那些都是竞争对手花钱请的水军{emo}",
+    "{brand}又被造谣了，假的吧，我们全家都在喝，味道和品质都没得说，大家不要被带节奏{emo}",
+    "{brand}太坑了，买的咖啡里喝出了异物，投诉了{n}次都没人管，客服只会说抱歉，大家避雷{emo}",
+    "求扩散！{brand}门店卫生太差了，杯子上有污渍，店长还说爱买不买，第{n}天了还没处理{emo}",
+    "在{brand}买的会员卡说好七天可以退，现在申请退款第{n}次被拒，完全是欺骗消费者{emo}",
+    "{brand}门店卫生太差了，亲眼看到店员不戴手套做饮品，已经打12315投诉了，编号{n}{emo}",
+    "{brand}这次的周年庆活动就是套路，满{n}减的优惠券根本用不了，规则写得不清不楚{emo}",
+    "家人们谁懂啊，{brand}的新品拿铁{n}块钱买到手，奶香浓郁一点都不腻，真的值{emo}",
+    "{brand}的新店开业了，地址在中山路{n}号，开业前三天全场五折，还送限量杯子{emo}",
+    "抵制{brand}！卖过期的原料被曝光了还不道歉，转发{n}次让更多人看到真相{emo}",
+    "{brand}客服终于回复了，说会在{n}个工作日内处理，但是之前的承诺一次都没兑现过{emo}",
+    "{brand}yyds，每天一杯续命，上班摸鱼必备，已经安利给{n}个同事了，都说好喝{emo}",
+    "刚看到新闻，{brand}被市场监管部门约谈了，原因是虚假宣传，涉及全国{n}家门店{emo}",
+    "{brand}年终大促开始了，全场饮品第二杯半价，前{n}名下单还送定制保温杯{emo}",
+    "{brand}的外卖太慢了，下单后等了{n}分钟才送到，咖啡都凉了，冰块全化了{emo}",
+    "支持{brand}，疫情期间给医护人员免费送了{n}杯咖啡，这样有担当的企业值得我们支持{emo}",
+    "{brand}的咖啡机坏了{n}次还在用，做出来的美式一股焦味，希望总部好好管管门店{emo}",
 ]
-GOOD = ["真的太好喝了", "超级好喝", "味道一级棒", "性价比超高", "品质没得说", "做得真不错"]
-BAD = ["质量太差了", "喝出了异物", "态度恶劣", "根本不给退款", "东西是坏的", "完全是欺骗消费者"]
+# Small edits a copy gets: a near synonym swapped in, the number, an emoticon, a prefix.
+SWAPS = [("非常", "特别"), ("推荐", "安利"), ("大家", "朋友们"), ("真的", "确实"), ("太", "好")]
 EMOTICONS = ["", "[赞]", "[哈哈]", "[怒]", "[泪]", "[心]", "！", "！！", "~", "[doge]"]
 
 
@@ -164,14 +166,13 @@ def flood_texts(n: int, seed: int) -> list[tuple[str, str, int]]:
         template = rng.randrange(len(FLOOD_TEMPLATES))
         word, topic = ("星澜咖啡", "星澜咖啡") if rng.random() < 0.8 else ("星澜", "星澜咖啡")
         body = FLOOD_TEMPLATES[template].format(
-            brand=word,
-            good=rng.choice(GOOD),
-            bad=rng.choice(BAD),
-            n=rng.randrange(1, 1000),
-            emo=rng.choice(EMOTICONS),
+            brand=word, n=rng.randrange(1, 1000), emo=rng.choice(EMOTICONS)
         )
-        if rng.random() < 0.3:  # a few characters' noise: punctuation, spaces, an @name
-            body = rng.choice(["", "@小号" + str(rng.randrange(100)) + " ", "【转】"]) + body
+        for old, new in SWAPS:
+            if rng.random() < 0.2:
+                body = body.replace(old, new, 1)
+        if rng.random() < 0.3:  # an @name or a repost mark in front
+            body = rng.choice(["@小号" + str(rng.randrange(100)) + " ", "【转】", "转："]) + body
         out.append((body, topic, template))
     return out
 
