@@ -142,9 +142,15 @@ _COPY = "{b}喝出塑料片还不认账！大家千万别再去{b}了，转发�
 _COPY_TAILS = ["", "！", "！！", "。", " 转发", " 扩散", "[怒]", "，求扩散"]
 
 
+# Which pool each chatter post comes from, in turn: 40 % praise, 30 % neutral, 30 % grumbles,
+# evenly spread. Drawn at random, a chance run of grumbles in one ten-minute bucket was a
+# negative spike of its own, and the story's alerts depended on the seed, not on the crisis.
+_POOL_CYCLE = "PNGPNPGPNG"
+_POOLS = {"P": _PRAISE, "N": _NEUTRAL, "G": _GRUMBLE}
+
+
 def _chatter(rng: random.Random, at: datetime, index: int, prefix: str) -> WeiboPost:
-    kind = rng.random()
-    pool = _PRAISE if kind < 0.4 else _NEUTRAL if kind < 0.7 else _GRUMBLE
+    pool = _POOLS[_POOL_CYCLE[index % len(_POOL_CYCLE)]]
     text = rng.choice(pool).format(b=BRAND)
     place = rng.choice(_PLACES)
     if place:
