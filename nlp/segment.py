@@ -15,13 +15,13 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import logging
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from nlp.disk_cache import cache_path, save_atomically
 
 if TYPE_CHECKING:
     import numpy as np
@@ -114,17 +114,12 @@ class IdfTable:
     def save(self, path: Path) -> None:
         import numpy as np
 
-        # Written whole under another name, then renamed: a reader never sees half a file,
-        # and two processes building it at once both leave a good one.
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                np.savez(out, keys=self.keys, values=self.values, median=np.float64(self.median))
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        save_atomically(
+            path,
+            lambda out: np.savez(
+                out, keys=self.keys, values=self.values, median=np.float64(self.median)
+            ),
+        )
 
     @classmethod
     def load(cls, path: Path) -> IdfTable:
@@ -134,25 +129,13 @@ class IdfTable:
             return cls(data["keys"], data["values"], float(data["median"]))
 
 
-def idf_cache_path(source: Path) -> Path:
-    """Where the table parsed from ``source`` is cached: ``$YUQING_CACHE_DIR``, else
-    ``$XDG_CACHE_HOME/yuqing`` or ``~/.cache/yuqing``; named after the file's size and time,
-    so a reinstalled jieba gets a new one."""
-    folder = os.environ.get("YUQING_CACHE_DIR")
-    if not folder:
-        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-        folder = Path(base) / "yuqing"
-    stat = source.stat()
-    name = f"jieba-idf-{stat.st_size}-{stat.st_mtime_ns}-v{_IDF_CACHE_VERSION}.npz"
-    return Path(folder) / name
-
-
 @cache
 def idf_table() -> IdfTable:
-    """jieba's IDF table, once per process: from the cache file, else parsed and cached."""
+    """jieba's IDF table, once per process: from the cache file, else parsed and cached
+    (:mod:`nlp.disk_cache`)."""
     source = jieba_idf_path()
     try:
-        cached = idf_cache_path(source)
+        cached = cache_path("jieba-idf", source, _IDF_CACHE_VERSION, ".npz")
     except (OSError, RuntimeError):  # no home folder to find a cache in
         return IdfTable.parse(source)
     try:
@@ -170,13 +153,13 @@ def idf_table() -> IdfTable:
     return table
 
 
-@cache
 def _plain_jieba() -> rjieba.Jieba:
-    # One jieba dictionary without user words per process (~25 MB each): the sentiment and cause
-    # models, trained on jieba's own dictionary, share it. Nothing may add words to it.
+    # rjieba's default dictionary, which ``import rjieba`` builds anyway (~25 MB): the sentiment
+    # and cause models (trained on jieba's own dictionary) and storage's search tokens share it
+    # instead of building one copy each. Nothing may add words to it.
     import rjieba
 
-    return rjieba.Jieba()
+    return rjieba._DEFAULT_JIEBA
 
 
 class Segmenter:

@@ -27,7 +27,6 @@ index (migration 0006).
 from __future__ import annotations
 
 import re
-import threading
 from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, literal_column, text
@@ -46,21 +45,18 @@ if TYPE_CHECKING:
 # letters and digits. Cutting tokens down to such runs here keeps both backends in agreement.
 _RUN = re.compile(r"[^\W_]+")
 FTS_TABLE = "mention_fts"
-_lock = threading.Lock()
-_tokenizer: rjieba.Jieba | None = None
 
 
 def _jieba() -> rjieba.Jieba:
-    # A private dictionary: words added to a shared one elsewhere must not change search.
-    # Imported and loaded on first use (issue 17): the module costs ~0.1 s and the dictionary
-    # ~25 MB, which listing mentions without --search, status or alerts never need.
-    global _tokenizer
-    with _lock:
-        if _tokenizer is None:
-            import rjieba
+    """rjieba's own default dictionary, which ``import rjieba`` builds anyway (~25 MB): a
+    private copy cost as much again in every process that stores mentions (issue 17). Nothing
+    may add words to it: search must cut old and new posts alike, whatever a configuration's
+    user dictionary holds (:class:`nlp.segment.Segmenter` keeps user words in its own)."""
+    # Imported on first use: the module costs ~0.1 s, which listing mentions without --search,
+    # status or alerts never need.
+    import rjieba
 
-            _tokenizer = rjieba.Jieba()
-    return _tokenizer
+    return rjieba._DEFAULT_JIEBA
 
 
 def tokens(text: str | None) -> list[str]:
