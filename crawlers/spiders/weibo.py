@@ -36,6 +36,7 @@ import json
 import os
 import re
 from http.cookies import SimpleCookie
+from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import scrapy
@@ -539,25 +540,19 @@ class WeiboSpider(MentionSpider):
     def parse_comments(self, response, post: MentionItem, page: int):
         """``/comments/hotflow``: ``{"ok": 1, "data": {"data": [...], "max_id": N,
         "max_id_type": 0|1}}``; ``max_id`` 0 on the last page."""
-        data = self.api_json(response)
-        if not isinstance(data, dict):
-            yield from self.retry_or_close(response, "weibo/not_json")
+        verdict, body = self.comments_answer(response)
+        if verdict == "retry":
+            yield from self.retry_or_close(response, body)
             return
-        if data.get("ok") != 1:
-            msg = str(data.get("msg") or "")
-            if msg in _EMPTY_MESSAGES:
-                self.shown_empty(response, msg)
-                return
-            if data.get("ok") == 0 and not any(word in msg for word in _SLOW_DOWN):
-                # hotflow refuses this post, or (without a login) its later pages; the older
-                # API still lists the comments. Not a block: the rest of the run is fine.
-                self.crawler.stats.inc_value("yuqing/weibo/comments_fallback")
-                self.shown_empty(response, f"hotflow refused: {msg or 'ok 0'}")
-                yield self.comments_show_request(post, response.meta.get("stream"), 1)
-                return
-            yield from self.retry_or_close(response, f"weibo/not_ok/{data.get('ok')}")
+        if verdict == "refused":
+            # hotflow refuses this post, or (without a login) its later pages; the older API
+            # still lists the comments. Not a block: the rest of the run is fine.
+            self.crawler.stats.inc_value("yuqing/weibo/comments_fallback")
+            self.shown_empty(response, f"hotflow refused: {body}")
+            yield self.comments_show_request(post, response.meta.get("stream"), 1)
             return
-        body = data.get("data") if isinstance(data.get("data"), dict) else {}
+        if verdict == "empty":
+            return
         yield from self.comment_page(response, post, body, "hotflow")
         max_id = body.get("max_id")
         if str(max_id or 0) != "0" and page < self.comment_pages:
@@ -567,24 +562,18 @@ class WeiboSpider(MentionSpider):
 
     def parse_comments_show(self, response, post: MentionItem, page: int):
         """``/api/comments/show``: ``{"ok": 1, "data": {"data": [...], "max": <pages>}}``."""
-        data = self.api_json(response)
-        if not isinstance(data, dict):
-            yield from self.retry_or_close(response, "weibo/not_json")
+        verdict, body = self.comments_answer(response)
+        if verdict == "retry":
+            yield from self.retry_or_close(response, body)
             return
-        if data.get("ok") != 1:
-            msg = str(data.get("msg") or "")
-            if msg in _EMPTY_MESSAGES:
-                self.shown_empty(response, msg)
-                return
-            if data.get("ok") == 0 and not any(word in msg for word in _SLOW_DOWN):
-                # Both APIs refuse this post's comments (closed to us): the post itself is
-                # stored; one post's comments must not end the run as "blocked".
-                self.crawler.stats.inc_value("yuqing/weibo/comments_refused")
-                self.shown_empty(response, f"comments refused: {msg or 'ok 0'}")
-                return
-            yield from self.retry_or_close(response, f"weibo/not_ok/{data.get('ok')}")
+        if verdict == "refused":
+            # Both APIs refuse this post's comments (closed to us): the post itself is stored;
+            # one post's comments must not end the run as "blocked".
+            self.crawler.stats.inc_value("yuqing/weibo/comments_refused")
+            self.shown_empty(response, f"comments refused: {body}")
             return
-        body = data.get("data") if isinstance(data.get("data"), dict) else {}
+        if verdict == "empty":
+            return
         yield from self.comment_page(response, post, body, "show")
         try:
             pages = int(body.get("max") or 0)
@@ -593,6 +582,23 @@ class WeiboSpider(MentionSpider):
             pages = 0
         if page < pages and page < self.comment_pages:
             yield self.comments_show_request(post, response.meta.get("stream"), page + 1)
+
+    def comments_answer(self, response) -> tuple[str, Any]:
+        """What a comments API answered, the same for both APIs: ``("ok", data)``,
+        ``("empty", None)`` (said so, already counted), ``("refused", msg)`` (``ok: 0`` that is
+        not a request to slow down) or ``("retry", reason)`` (a block or a broken answer)."""
+        data = self.api_json(response)
+        if not isinstance(data, dict):
+            return "retry", "weibo/not_json"
+        if data.get("ok") != 1:
+            msg = str(data.get("msg") or "")
+            if msg in _EMPTY_MESSAGES:
+                self.shown_empty(response, msg)
+                return "empty", None
+            if data.get("ok") == 0 and not any(word in msg for word in _SLOW_DOWN):
+                return "refused", msg or "ok 0"
+            return "retry", f"weibo/not_ok/{data.get('ok')}"
+        return "ok", data.get("data") if isinstance(data.get("data"), dict) else {}
 
     def comment_page(self, response, post: MentionItem, body: dict, api: str):
         comments = body.get("data")
