@@ -13,12 +13,13 @@ no matrix product per post.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from nlp.model_files import load_model_folder, save_model_folder
 
 LABELS = ("negative", "neutral", "positive")
 FORMAT = 1
@@ -114,7 +115,6 @@ class CharCNNModel:
         for w, b in self.convs:
             arrays[f"conv{w.shape[2]}_weight"] = w.astype(np.float16)
             arrays[f"conv{w.shape[2]}_bias"] = b.astype(np.float32)
-        np.savez_compressed(folder / "weights.npz", **arrays)
         meta = {
             "format": FORMAT,
             "kind": KIND,
@@ -122,24 +122,11 @@ class CharCNNModel:
             "widths": self.widths,
             "max_chars": self.max_chars,
         }
-        meta |= {k: v for k, v in self.meta.items() if k not in meta}
-        (folder / "meta.json").write_text(
-            json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-        )
+        save_model_folder(folder, arrays, meta, self.meta)
 
     @classmethod
     def load(cls, folder: Path) -> CharCNNModel:
-        folder = Path(folder)
-        try:
-            meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-            arrays = np.load(folder / "weights.npz")
-        except FileNotFoundError as exc:
-            missing = Path(exc.filename).name
-            raise ValueError(
-                f"{folder}: not a sentiment model folder ({missing} missing)"
-            ) from None
-        if meta.get("format") != FORMAT or meta.get("kind") != KIND:
-            raise ValueError(f"{folder}: not a {KIND} model (kind {meta.get('kind')!r})")
+        meta, arrays = load_model_folder(folder, FORMAT, KIND)
         convs = [
             (
                 arrays[f"conv{k}_weight"].astype(np.float32),

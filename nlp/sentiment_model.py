@@ -7,7 +7,6 @@ Scoring needs only numpy and scipy; training (:func:`train`) also needs scikit-l
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from scipy.sparse import csr_matrix
 
+from nlp.model_files import load_model_folder, save_model_folder
 from nlp.text_features import hash_features
 
 LABELS = ("negative", "neutral", "positive")
@@ -52,31 +52,17 @@ class HashedLinearModel:
         return exp / exp.sum(axis=1, keepdims=True)
 
     def save(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(
-            folder / "weights.npz",
-            weights=self.weights.astype(np.float16),
-            bias=self.bias.astype(np.float32),
-            idf=self.idf.astype(np.float16),
-        )
+        arrays = {
+            "weights": self.weights.astype(np.float16),
+            "bias": self.bias.astype(np.float32),
+            "idf": self.idf.astype(np.float16),
+        }
         meta = {"format": FORMAT, "kind": "hashed-linear", "bits": self.bits, "labels": LABELS}
-        meta |= {k: v for k, v in self.meta.items() if k not in meta}
-        (folder / "meta.json").write_text(
-            json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-        )
+        save_model_folder(folder, arrays, meta, self.meta)
 
     @classmethod
     def load(cls, folder: Path) -> HashedLinearModel:
-        try:
-            meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-            arrays = np.load(folder / "weights.npz")
-        except FileNotFoundError as exc:
-            missing = Path(exc.filename).name
-            raise ValueError(
-                f"{folder}: not a sentiment model folder ({missing} missing)"
-            ) from None
-        if meta.get("format") != FORMAT or meta.get("kind") != "hashed-linear":
-            raise ValueError(f"{folder}: unsupported model format {meta.get('format')!r}")
+        meta, arrays = load_model_folder(folder, FORMAT, "hashed-linear")
         return cls(
             # C order: the saved matrix is Fortran-ordered (a transpose), and scipy copied all
             # 6 MB of it on every batch (sparse @ dense ravels the dense operand).
