@@ -35,12 +35,14 @@ SEED = 15
 
 @dataclass
 class Settings:
-    c: float = 3.0
-    lexicon_scale: float = 0.5
+    c: float = 10.0
+    lexicon_scale: float = 0.3
     min_df: int = 2
     weak_weight: float = 0.0
     # The lexicon's own answer as a one-hot feature: measured no better (cv 0.750 against 0.759).
     lexicon_vote: bool = False
+    # "sqrt" (rare causes weigh more, less so than "balanced") tied in cv (0.825 against 0.821)
+    # but lost on the 210 old lexicon posts, which nothing was fitted on (0.852 against 0.895).
     class_weight: str = "balanced"
 
     def label(self) -> str:
@@ -174,7 +176,15 @@ def leave_one_domain_out(
 
 # A first, wider grid (C 3-30, lexicon_scale 0-2, min_df 1-2) showed min_df and C above 10 make
 # no difference and the lexicon block the most (cv 0.64 without it, 0.76 at scale 0.5).
-GRID = [Settings(c=c, lexicon_scale=scale) for c in (3.0, 10.0) for scale in (0.5, 1.0, 2.0)]
+# With 1,393 training rows (issue 15, second round) C 1-30, lexicon_scale 0.3-1.0 and the class
+# weights all landed within 0.02 of each other (cv 0.78-0.80 before the last lexicon words);
+# lexicon_scale 0.3 was best at every C.
+GRID = [
+    Settings(c=c, lexicon_scale=scale, class_weight=weight)
+    for c in (3.0, 10.0)
+    for scale in (0.3, 0.5)
+    for weight in ("balanced", "sqrt")
+]
 
 
 def _fingerprint(path: Path) -> str:
@@ -191,6 +201,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--weak", type=Path, nargs="*", default=[])
     parser.add_argument("--weak-weight", type=float, default=0.0)
     parser.add_argument("--lexicon-vote", action="store_true")
+    parser.add_argument(
+        "--class-weight", choices=("balanced", "sqrt", "none"), default=Settings.class_weight
+    )
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args(argv)
 
@@ -202,7 +215,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         counts = {c: weak[1].count(c) for c in CAUSES if weak[1].count(c)}
         print(f"weak labels: {len(weak[0])} texts {counts}")
     settings = Settings(
-        args.c, args.lexicon_scale, args.min_df, args.weak_weight, args.lexicon_vote
+        args.c,
+        args.lexicon_scale,
+        args.min_df,
+        args.weak_weight,
+        args.lexicon_vote,
+        args.class_weight,
     )
     candidates = GRID if args.grid else [settings]
     best = None
@@ -212,6 +230,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         if best is None or score > best[0]:
             best = (score, candidate)
     score, settings = best
+    if args.grid and settings != Settings():
+        # Candidates within cv noise of each other: the defaults were chosen with a second check
+        # (see Settings), so a grid run says what it would pick but ships the defaults.
+        print(f"best in the grid: {settings.label()}; shipping the defaults")
+        settings = Settings()
+        score, _ = cross_validate(rows, settings, weak=weak)
     if args.no_save:
         return
     meta = {
