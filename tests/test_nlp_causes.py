@@ -18,9 +18,9 @@ OLD_SET = FIXTURES / "nlp" / "causes_labelled.csv"
 
 # Measured by bench/nlp_causes.py when the model shipped (docs/benchmarks.md), minus a margin
 # for retraining noise: a model that loses more than that on complaints it never saw fails here.
-HELDOUT_MACRO_F1_FLOOR = 0.74  # measured 0.763
-HELDOUT_OTHER_FOR_REAL_CAUSE_CEILING = 0.07  # measured 0.041
-OLD_SET_ACCURACY_FLOOR = 0.88  # measured 0.910
+HELDOUT_MACRO_F1_FLOOR = 0.78  # measured 0.805
+HELDOUT_OTHER_FOR_REAL_CAUSE_CEILING = 0.05  # measured 0.010
+OLD_SET_ACCURACY_FLOOR = 0.87  # measured 0.895
 
 
 def read(path: Path) -> list[dict[str, str]]:
