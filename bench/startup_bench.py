@@ -10,6 +10,8 @@ other processes' load inflates less than wall time) and the peak resident memory
 process, from ``os.wait4``. Every ingest run stores a new post, so each does the whole item
 path (validate, normalise, sentiment, cause, keywords, near-duplicates, store); the
 ``negative`` one is a complaint, which the two-tier engine sends to its precise tier.
+``--prefill N`` first fills the database with N recent mentions, as on a live installation,
+where an ingest seeds its near-duplicate index with the clustered posts of the last 7 days.
 
 Python writes no bytecode cache when ``PYTHONDONTWRITEBYTECODE`` is set (this sandbox sets
 it), so every start would compile yuqing's own modules again, which no installed copy does:
@@ -31,6 +33,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,6 +108,26 @@ def release_alert_lease(folder: Path) -> None:
         db.execute("DELETE FROM job_lease WHERE name = 'alerts:evaluate'")
 
 
+def prefill(folder: Path, rows: int, env: dict[str, str]) -> None:
+    """N generated mentions (a share of them near-duplicates) published over the last 7 days,
+    the window ingest seeds its near-duplicate index from (``nlp.near_duplicate_days``)."""
+    end = datetime.now(UTC) - timedelta(minutes=5)
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "generate_mentions.py"),
+            f"--url=sqlite:///{folder / 'yuqing.db'}",
+            f"--rows={rows}",
+            "--days=7",
+            f"--end={end.isoformat()}",
+        ],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    print(f"database prefilled with {rows:,} mentions of the last 7 days")
+
+
 def mention_file(folder: Path, kind: str, serial: int) -> Path:
     """A one-line JSON Lines file holding a post no earlier run stored."""
     post_id = f"{kind}-{serial}-{time.time_ns()}"
@@ -147,6 +170,14 @@ def main() -> None:
         action="store_true",
         help="Also time a first ingest with an empty cache folder (the IDF table is built).",
     )
+    parser.add_argument(
+        "--prefill",
+        type=int,
+        default=0,
+        metavar="N",
+        help="Fill the database with N mentions of the last 7 days first "
+        "(bench/generate_mentions.py): ingest then seeds its near-duplicate index with them.",
+    )
     parser.add_argument("--json", action="store_true", help="Print the rows as JSON too.")
     options = parser.parse_args()
 
@@ -161,6 +192,8 @@ def main() -> None:
     env["YUQING_CACHE_DIR"] = str(folder / "cache")
     try:
         shutil.copyfile(EXAMPLE, folder / "yuqing.toml")
+        if options.prefill:
+            prefill(folder, options.prefill, env)
         run(["db", "upgrade"], folder, env)
         if options.cold_cache:
             cold = Result("first ingest, empty cache (one line, negative)", None, None)

@@ -39,14 +39,15 @@ def _loaded_after(code: str, cwd: Path, argv: list[str] | None = None) -> set[st
             "finally:",
             "    sys.stdout.flush()",
             "    loaded = sorted({m.split('.')[0] for m in sys.modules})",
-            "    sys.stderr.write('\\nLOADED ' + json.dumps(loaded))",
+            "    sys.stderr.write('\\nLOADED ' + json.dumps(loaded) + '\\n')",
         ]
     )
     done = subprocess.run(
         [sys.executable, "-c", script], cwd=cwd, capture_output=True, text=True, timeout=120
     )
-    marker = done.stderr.rindex("LOADED ")
-    return set(json.loads(done.stderr[marker + len("LOADED ") :]))
+    # The last line starting LOADED (anything logged at exit may follow it).
+    line = [ln for ln in done.stderr.splitlines() if ln.startswith("LOADED ")][-1]
+    return set(json.loads(line.removeprefix("LOADED ")))
 
 
 @pytest.fixture(scope="module")
