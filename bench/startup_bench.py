@@ -41,7 +41,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.machine import machine  # noqa: E402
 
-YUQING = Path(sys.executable).with_name("yuqing")
+# What the `yuqing` console script runs, taken from this checkout (PYTHONPATH below), so the
+# numbers are those of the code beside this file whatever copy the virtualenv installed.
+YUQING = [sys.executable, "-c", "from pipeline.cli import main; main()"]
 EXAMPLE = ROOT / "pipeline" / "yuqing.example.toml"
 # (name, arguments, target wall seconds, target peak MB) from issue 17.
 COMMANDS = [
@@ -84,7 +86,7 @@ def run(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, 
     """Wall seconds, CPU seconds and peak resident MB of one ``yuqing`` process."""
     start = time.perf_counter()
     child = subprocess.Popen(
-        [str(YUQING), *args],
+        [*YUQING, *args],
         cwd=cwd,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -187,6 +189,7 @@ def main() -> None:
     env = dict(os.environ)
     if not options.no_bytecode:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env.pop("YUQING_CONFIG", None)
     env.pop("YUQING_DATABASE_URL", None)
     env["YUQING_CACHE_DIR"] = str(folder / "cache")
