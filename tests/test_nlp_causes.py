@@ -18,9 +18,9 @@ OLD_SET = FIXTURES / "nlp" / "causes_labelled.csv"
 
 # Measured by bench/nlp_causes.py when the model shipped (docs/benchmarks.md), minus a margin
 # for retraining noise: a model that loses more than that on complaints it never saw fails here.
-HELDOUT_MACRO_F1_FLOOR = 0.78  # measured 0.805
-HELDOUT_OTHER_FOR_REAL_CAUSE_CEILING = 0.05  # measured 0.010
-OLD_SET_ACCURACY_FLOOR = 0.87  # measured 0.895
+HELDOUT_MACRO_F1_FLOOR = 0.78  # measured 0.812
+HELDOUT_OTHER_FOR_REAL_CAUSE_CEILING = 0.05  # measured 0.005
+OLD_SET_ACCURACY_FLOOR = 0.87  # measured 0.895 (macro-F1 0.894)
 
 
 def read(path: Path) -> list[dict[str, str]]:
