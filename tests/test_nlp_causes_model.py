@@ -1,5 +1,5 @@
-"""The cause model's parts (issue 15): praise rule, class weights, everyday words. Its speed is
-measured by bench/nlp_causes.py, not here."""
+"""The cause model's parts (issue 15): praise rule, class weights, everyday words. Its cost is
+part of the ingest NLP step bench/nlp_sentiment.py measures, not timed here."""
 
 from __future__ import annotations
 
