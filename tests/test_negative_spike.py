@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -254,13 +253,3 @@ def test_bucket_order_and_timezone_are_enforced():
     with pytest.raises(ValueError):
         det.update(state, START + STEP, -1)
 
-
-def test_update_is_fast_enough_for_a_thousand_topics():
-    times, counts = series(days=7, seed=7)
-    det = SpikeDetector()
-    state = det.initial_state()
-    started = time.perf_counter()
-    for t, c in zip(times, counts, strict=True):
-        _, state = det.update(state, t, c)
-    per_update = (time.perf_counter() - started) / len(times)
-    assert per_update < 0.5e-3  # 1,000 topics well under a second of detector time
