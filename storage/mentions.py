@@ -89,6 +89,8 @@ class MentionRow(TypedDict, total=False):
     topics: dict[str, list[str]]
     # Not a column: {topic name: (score, label)} toward each topic, stored in topic_match.
     topic_sentiment: dict[str, tuple[float, str]]
+    # Optional: storage.search.search_text(title, text), when computed ahead; else done here.
+    search_text: str
 
 
 @dataclass
@@ -286,8 +288,10 @@ def _upsert_batch(
         value = {k: v for k, v in row.items() if k not in ("topics", "topic_sentiment")}
         value.setdefault("keywords", [])
         value.setdefault("extra", {})
-        # Segmented here, on the one write path, so the full-text index always matches the text.
-        value["search_text"] = search_text(value.get("title"), value.get("text"))
+        # Segmented on the one write path, so the full-text index always matches the text
+        # (ingest's workers compute the same function ahead, in parallel).
+        if value.get("search_text") is None:
+            value["search_text"] = search_text(value.get("title"), value.get("text"))
         value["first_seen_at"] = row["crawled_at"] if seen_at_crawled else now
         values.append(value)
     # Every row of a multi-row INSERT needs the same columns: fill gaps with column defaults,
