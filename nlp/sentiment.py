@@ -76,14 +76,15 @@ class WeiboEngine:
     name = "weibo"
 
     def __init__(self, model_dir: Path | None = None) -> None:
-        import rjieba
-
+        from nlp.segment import Segmenter
         from nlp.sentiment_model import HashedLinearModel
 
         self.model_dir = Path(model_dir) if model_dir else SHIPPED_MODEL
         self.model = HashedLinearModel.load(self.model_dir)
         # The model was trained on jieba's own dictionary; a user dictionary would shift tokens.
-        self._cut = rjieba.Jieba().cut
+        # A Segmenter without user words shares the process's plain dictionary instead of
+        # building another (~25 MB, 0.1-0.2 s; issue 17).
+        self._cut = Segmenter().cut
 
     def _tokens(self, texts, tokens):
         return tokens if tokens is not None else [self._cut(t) for t in texts]

@@ -6,20 +6,25 @@ Training is :mod:`nlp.train_sentiment_cnn` (needs torch, the ``train`` extra).
 
 The network: characters -> embeddings -> convolutions of widths 2..5 -> ReLU -> max and mean
 over the windows -> a linear layer -> softmax over (negative, neutral, positive). A one-layer
-convolution is a sum over its window of ``embedding(char) @ W[offset]``, so at load time every
+convolution is a sum over its window of ``embedding(char) @ W[offset]``, so every
 ``(char, offset)`` product is computed once into a table, and scoring is table look-ups and adds:
-no matrix product per post.
+no matrix product per post. The tables are built when a post first needs them and cached on
+disk by a loaded model (:mod:`nlp.disk_cache`), memory-mapped by the processes after it.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from nlp.disk_cache import cache_path, save_atomically
 from nlp.model_files import load_model_folder, save_model_folder
+
+log = logging.getLogger(__name__)
 
 LABELS = ("negative", "neutral", "positive")
 FORMAT = 1
@@ -27,6 +32,8 @@ KIND = "char-cnn"
 PAD, UNKNOWN = 0, 1
 # Sorting a batch by length before padding keeps the padded work near the real work.
 CHUNK = 256
+# Bump when the layout of the cached lookup tables changes.
+_TABLES_CACHE_VERSION = 2
 
 
 def _chars(text: str) -> str:
@@ -43,18 +50,70 @@ class CharCNNModel:
     out_bias: np.ndarray  # (3,)
     max_chars: int = 200
     meta: dict = field(default_factory=dict)
+    # The weights file the model was loaded from: its lookup tables are cached on disk by it.
+    source: Path | None = None
 
     def __post_init__(self) -> None:
         self._ids = {ch: i + 2 for i, ch in enumerate(self.vocab)}
-        # tables[k][j] = embedding @ W_k[:, :, j].T: what a character adds to a window of width
-        # k when it sits at offset j of it.
-        self._tables = [
-            [
-                np.ascontiguousarray(self.embedding @ w[:, :, j].T, dtype=np.float32)
-                for j in range(w.shape[2])
-            ]
-            for w, _ in self.convs
-        ]
+        self._tables: list[list[np.ndarray]] | None = None
+
+    @property
+    def tables(self) -> list[list[np.ndarray]]:
+        """``tables[k][j] = embedding @ W_k[:, :, j].T``: what a character adds to a window of
+        width k when it sits at offset j of it.
+
+        Built on first use (issue 17): ~37 MB, which a process that never scores a post with
+        this tier (a neutral one-line ingest, ``yuqing nlp eval --engine weibo-fast``) should
+        not pay. A loaded model memory-maps them from the cache (:mod:`nlp.disk_cache`), so a
+        short-lived process reads only the rows of the characters it meets."""
+        if self._tables is None:
+            stacked = self._cached_tables() if self.source else None
+            if stacked is None:
+                stacked = self._compute_tables()
+            tables, at = [], 0
+            for w, _ in self.convs:
+                tables.append([stacked[:, at + j] for j in range(w.shape[2])])
+                at += w.shape[2]
+            self._tables = tables
+        return self._tables
+
+    def _compute_tables(self) -> np.ndarray:
+        """Every ``(width, offset)`` table side by side, ``(characters, tables, filters)``: one
+        character's rows of every table are adjacent, so scoring a post reads a few pages per
+        character of it instead of one page per character in each of the 14 tables."""
+        pairs = [(w, j) for w, _ in self.convs for j in range(w.shape[2])]
+        filters = self.convs[0][0].shape[0] if self.convs else 0
+        # Filled in place: stacking a list of tables would hold them all twice for a moment.
+        stacked = np.empty((len(self.vocab) + 2, len(pairs), filters), dtype=np.float32)
+        for at, (w, j) in enumerate(pairs):
+            stacked[:, at] = self.embedding @ w[:, :, j].T
+        return stacked
+
+    def _cached_tables(self) -> np.ndarray | None:
+        """The tables memory-mapped from the cache, computed and written there if missing;
+        None when there is no usable cache (the caller computes them in memory)."""
+        try:
+            path = cache_path("cnn-tables", self.source, _TABLES_CACHE_VERSION, ".npy")
+        except (OSError, RuntimeError):  # no weights file or no home folder
+            return None
+        expected = (len(self.vocab) + 2, sum(w.shape[2] for w, _ in self.convs))
+        try:
+            stacked = np.load(path, mmap_mode="r")
+            if stacked.shape[:2] == expected and stacked.dtype == np.float32:
+                # A plain read-only view: scoring only reads rows out of it.
+                return np.asarray(stacked)
+            log.warning("rebuilding %s: it does not fit the model", path)
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError) as exc:  # damaged: rebuilt, not trusted
+            log.warning("rebuilding %s: %s", path, exc)
+        stacked = self._compute_tables()
+        try:
+            save_atomically(path, lambda out: np.save(out, stacked))
+        except OSError as exc:
+            # Still correct, only heavier: this process keeps the tables in memory.
+            log.info("sentiment lookup tables not cached in %s: %s", path.parent, exc)
+        return stacked
 
     @property
     def widths(self) -> list[int]:
@@ -85,7 +144,7 @@ class CharCNNModel:
         for row, e in enumerate(encoded):
             ids[row, : len(e)] = e
         features = []
-        for (_, bias), tables in zip(self.convs, self._tables, strict=True):
+        for (_, bias), tables in zip(self.convs, self.tables, strict=True):
             k = len(tables)
             windows = size - k + 1
             acc = tables[0][ids[:, :windows]]
@@ -142,4 +201,5 @@ class CharCNNModel:
             out_bias=arrays["out_bias"].astype(np.float32),
             max_chars=int(meta["max_chars"]),
             meta=meta,
+            source=Path(folder) / "weights.npz",
         )
