@@ -276,8 +276,8 @@ def staged():
     stages.wrap(pipeline.ingest, "parse_line", "read + validate")
     stages.wrap(pipeline.ingest, "parse_lines", "read + validate")
     stages.wrap(pipeline.normalise.Normaliser, "normalise", "normalise")
-    stages.wrap(pipeline.enrich.Enricher, "enrich", "NLP + near-dup")
-    stages.wrap(nlp.dedup.NearDuplicateIndex, "assign", "near-dup")
+    stages.wrap(pipeline.enrich.Enricher, "analyse", "NLP")
+    stages.wrap(pipeline.ingest, "search_text", "NLP")
     stages.wrap(nlp.dedup.NearDuplicateIndex, "assign_many", "near-dup")
     stages.wrap(pipeline.ingest, "store_rows", "store")
     try:
@@ -286,8 +286,11 @@ def staged():
         stages.restore()
 
 
-def in_process(path: Path, warm: Path, url: str, profile: Path | None) -> dict:
-    """Steady state: a warm-up file first (models, dictionaries, caches), then ``path``."""
+def in_process(
+    path: Path, warm: Path, url: str, profile: Path | None, workers: int | None = 0
+) -> dict:
+    """Steady state: a warm-up file first (models, dictionaries, caches), then ``path``. With
+    workers the stage times cover only this process (store, near-duplicates)."""
     from pipeline.config import EXAMPLE_PATH, parse_config
     from pipeline.ingest import ingest_file
     from storage.db import Store
@@ -304,7 +307,9 @@ def in_process(path: Path, warm: Path, url: str, profile: Path | None) -> dict:
             started = time.perf_counter()
             if profiler:
                 profiler.enable()
-            result = ingest_file(path, config, store)
+            cpu = time.process_time()
+            result = ingest_file(path, config, store, workers=workers)
+            cpu = time.process_time() - cpu
             if profiler:
                 profiler.disable()
             elapsed = time.perf_counter() - started
@@ -312,6 +317,7 @@ def in_process(path: Path, warm: Path, url: str, profile: Path | None) -> dict:
             profiler.dump_stats(profile)
         return {
             "seconds": elapsed,
+            "cpu": cpu,
             "stored": result.stored.inserted,
             "warm_seconds": warm_seconds,
             "stages": dict(seconds),
@@ -400,6 +406,17 @@ def main() -> None:
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--no-cli", action="store_true", help="skip the new-process runs")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the steady state")
+    parser.add_argument(
+        "--workers",
+        type=lambda text: (
+            [None if w == "default" else int(w) for w in text.split(",") if w]
+            if text != "none"
+            else []
+        ),
+        default=[0, None],
+        help="steady-state runs with these worker counts (default: 0,default; 0 = one "
+        "process, with per-stage times; none: no steady-state run)",
+    )
     args = parser.parse_args()
     print(f"machine: {machine()}")
     kinds = ([] if args.no_sqlite else ["SQLite"]) + (["PostgreSQL"] if args.postgres else [])
@@ -435,29 +452,38 @@ def main() -> None:
                     f"{args.lines / whole['seconds']:,.0f} lines/s including start-up, peak "
                     f"{whole['maxrss_mb']:.0f} MB resident (load {whole['load']})"
                 )
-            with database(kind, folder, args.postgres) as url:
-                profile = args.profile.with_suffix(f".{kind}.prof") if args.profile else None
-                run = in_process(data, warm, url, profile)
-                if templates:
-                    print(clustered(url, templates))
-            print(
-                f"steady state (this process, after a {run['warm_seconds']:.1f} s warm-up of "
-                f"400 lines): {run['stored']:,} stored in {run['seconds']:.2f} s = "
-                f"**{run['stored'] / run['seconds']:,.0f} mentions/s** (load {run['load']})"
-            )
-            stages = run["stages"]
-            nlp = stages.get("NLP + near-dup", 0.0) - stages.get("near-dup", 0.0)
-            shown = [
-                ("read + validate", stages.get("read + validate", 0.0)),
-                ("normalise", stages.get("normalise", 0.0)),
-                ("NLP (sentiment, cause, keywords, topic sentiment)", nlp),
-                ("near-duplicates", stages.get("near-dup", 0.0)),
-                ("store", stages.get("store", 0.0)),
-            ]
-            shown.append(("other (file, batching)", run["seconds"] - sum(s for _, s in shown)))
-            print("| stage | µs per mention |\n| --- | ---: |")
-            for name, seconds in shown:
-                print(f"| {name} | {seconds / max(args.lines, 1) * 1e6:,.0f} |")
+            for workers in args.workers:
+                with database(kind, folder, args.postgres) as url:
+                    profile = args.profile.with_suffix(f".{kind}.prof") if args.profile else None
+                    run = in_process(data, warm, url, profile if not workers else None, workers)
+                    if templates:
+                        print(clustered(url, templates))
+                shown_workers = "default" if workers is None else workers
+                print(
+                    f"steady state, workers {shown_workers} (this process, after a "
+                    f"{run['warm_seconds']:.1f} s warm-up of 400 lines): {run['stored']:,} stored "
+                    f"in {run['seconds']:.2f} s = **{run['stored'] / run['seconds']:,.0f} "
+                    f"mentions/s**, this process's CPU {run['cpu'] / args.lines * 1e6:,.0f} µs "
+                    f"per mention (load {run['load']})"
+                )
+                if workers == 0:
+                    print_stages(run, args.lines)
+
+
+def print_stages(run: dict, lines: int) -> None:
+    stages = run["stages"]
+    nlp = stages.get("NLP", 0.0)
+    shown = [
+        ("read + validate", stages.get("read + validate", 0.0)),
+        ("normalise", stages.get("normalise", 0.0)),
+        ("NLP (sentiment, cause, keywords, topic sentiment, search tokens)", nlp),
+        ("near-duplicates", stages.get("near-dup", 0.0)),
+        ("store", stages.get("store", 0.0)),
+    ]
+    shown.append(("other (file, batching)", run["seconds"] - sum(s for _, s in shown)))
+    print("| stage | µs per mention |\n| --- | ---: |")
+    for name, seconds in shown:
+        print(f"| {name} | {seconds / max(lines, 1) * 1e6:,.0f} |")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,10 @@
 Works on batches because the sentiment model is much faster per post on a batch. The segmenter's
 user dictionary holds every configured topic keyword, so a brand name stays one token.
 
+Two halves: :meth:`Enricher.analyse` (sentiment, cause, keywords, sentiment toward each topic)
+needs nothing but the post, so ``yuqing ingest`` runs it in worker processes;
+:meth:`Enricher.cluster` (near-duplicates) must see posts in order, in the process that stores.
+
 Near-duplicate clusters must be the same whichever run stores a post, so the first batch seeds the
 index with the clustered posts of the last ``nlp.near_duplicate_days`` days from the database.
 
@@ -40,7 +44,11 @@ RISING_TTL_SECONDS = 60.0
 def scoring_text(row: MentionRow) -> str:
     """What sentiment is judged on: title, own text and, for a repost, the chain it passes on
     (a "转发微博" adds nothing of its own but spreads the opinion it quotes)."""
-    parts = [row.get("title"), row.get("text"), (row.get("extra") or {}).get("repost_chain")]
+    parts = [
+        row.get("title"),
+        row.get("text"),
+        (row.get("extra") or {}).get("repost_chain"),
+    ]
     return "。".join(p for p in parts if p)
 
 
@@ -117,9 +125,9 @@ class Enricher:
             {t.name: [*t.keywords.must, *t.keywords.any] for t in config.topics},
             {t.name: t.competitors for t in config.topics},
         )
-        self.toward = TargetSentiment(
-            lambda texts: [r.score for r in self.analyser.analyse(list(texts), cleaned=True)]
-        )
+        # Per-brand scores of one post (bench/topic_sentiment.py); ingest goes through
+        # topic_sentiments, which scores a batch's clauses together.
+        self.toward = TargetSentiment(self._score_clauses)
         self.thresholds = (nlp.negative_below, nlp.positive_above)
         self.clusters = NearDuplicateIndex(threshold=nlp.near_duplicate_threshold)
         self._recent_posts = recent_posts or recent_posts_from_database(config)
@@ -155,41 +163,122 @@ class Enricher:
     def _seed(self) -> None:
         self._seeded = True
         try:
-            posts = list(self._recent_posts())
+            posts = self._recent_posts()
+            self.clusters.add_known_many(
+                (post_key(platform, post_id), text, cluster)
+                for platform, post_id, text, cluster in posts
+            )
         except Exception as exc:
             # Clustering still works within this run; only links to older posts are lost.
             log.warning("near-duplicate index not seeded from the database: %s", exc)
             return
-        for platform, post_id, text, cluster in posts:
-            self.clusters.add_known(post_key(platform, post_id), text, cluster)
         log.debug("near-duplicate index seeded with %d posts", len(self.clusters))
 
+    def load(self) -> None:
+        """Load every model, dictionary and table now rather than on the first post (before
+        forking ingest's workers, so that they share them)."""
+        self.analyse([{"platform": "weibo", "post_id": "0", "text": "星澜咖啡的服务态度太差了"}])
+
     def enrich(self, rows: Sequence[MentionRow]) -> Sequence[MentionRow]:
-        if not self._seeded:
-            self._seed()
+        self.analyse(rows)
+        self.cluster(rows)
+        return rows
+
+    def analyse(
+        self, rows: Sequence[MentionRow], rising: Collection[str] | None = None
+    ) -> Sequence[MentionRow]:
+        """Sentiment, cause, keywords and sentiment toward each topic of a batch. ``rising``
+        (default: read from the database) are the topics with a live incident; it is passed in
+        by a worker process, which must not read the database itself."""
+        if rising is not None:
+            self._rising, self._rising_read_at = frozenset(rising), time.monotonic()
+        texts = [scoring_text(r) for r in rows]
         results = self.analyser.analyse(
-            [scoring_text(r) for r in rows],
-            cleaned=True,
-            important=[self.important(r) for r in rows],
+            texts, cleaned=True, important=[self.important(r) for r in rows]
         )
-        for row, result in zip(rows, results, strict=True):
+        scores = [result.score for result in results]
+        for row, result, toward in zip(
+            rows, results, self.topic_sentiments(rows, texts, scores), strict=True
+        ):
             row["sentiment_score"] = result.score
             row["sentiment_label"] = result.label
             row["cause"] = result.cause
             row["keywords"] = result.keywords
-            row["topic_sentiment"] = self.topic_sentiment(row, result.score)
-            row["cluster_id"] = self.clusters.assign(
-                post_key(row["platform"], row["post_id"]), own_text(row)
-            )
+            row["topic_sentiment"] = toward
         return rows
 
-    def topic_sentiment(self, row: MentionRow, post_score: float) -> dict[str, tuple[float, str]]:
+    def cluster(self, rows: Sequence[MentionRow]) -> Sequence[MentionRow]:
+        """Near-duplicate cluster of each row of a batch, in order (after the earlier ones)."""
+        if not self._seeded:
+            self._seed()
+        clusters = self.clusters.assign_many(
+            [post_key(row["platform"], row["post_id"]) for row in rows],
+            [own_text(row) for row in rows],
+        )
+        for row, cluster in zip(rows, clusters, strict=True):
+            row["cluster_id"] = cluster
+        return rows
+
+    def _score_clauses(self, texts: Sequence[str]) -> list[float]:
+        return [s.score for s in self.analyser.sentiments(list(texts), cleaned=True)]
+
+    def topic_sentiments(
+        self, rows: Sequence[MentionRow], texts: Sequence[str], scores: Sequence[float]
+    ) -> list[dict[str, tuple[float, str]]]:
+        """:meth:`topic_sentiment` of a batch, scoring every clause the batch needs together:
+        one engine call per post cost more than the rest of the post's NLP."""
+        asked: list[list[str]] = [[] for _ in rows]
+
+        def record(index: int):
+            def score(clauses: Sequence[str]) -> list[float]:
+                asked[index] = list(clauses)
+                return [0.5] * len(clauses)
+
+            return score
+
+        first = [
+            self.topic_sentiment(row, score, text=text, score_clauses=record(index))
+            for index, (row, text, score) in enumerate(zip(rows, texts, scores, strict=True))
+        ]
+        flat = [clause for clauses in asked for clause in clauses]
+        if not flat:  # no post needed its clauses scored: the first pass is the answer
+            return first
+        scored = iter(self._score_clauses(flat))
+        answers = [[next(scored) for _ in clauses] for clauses in asked]
+
+        def replay(index: int):
+            def score(clauses: Sequence[str]) -> list[float]:
+                # The rules ask for the same clauses of the same text on the second pass.
+                if list(clauses) == asked[index]:
+                    return answers[index]
+                return self._score_clauses(clauses)
+
+            return score
+
+        # Only the posts whose clauses were scored are judged again, with the real scores.
+        return [
+            self.topic_sentiment(row, score, text=text, score_clauses=replay(index))
+            if asked[index]
+            else first[index]
+            for index, (row, text, score) in enumerate(zip(rows, texts, scores, strict=True))
+        ]
+
+    def topic_sentiment(
+        self,
+        row: MentionRow,
+        post_score: float,
+        *,
+        text: str | None = None,
+        score_clauses: Callable[[Sequence[str]], Sequence[float]] | None = None,
+    ) -> dict[str, tuple[float, str]]:
         """Score and label toward each matched topic; the post's own where the post names no
         rival and rebuts nothing (nearly always: nothing more is computed then)."""
         topics = row.get("topics") or {}
         if not topics:
             return {}
-        toward = self.toward.brand_scores(scoring_text(row), post_score, self.brands)
+        toward = TargetSentiment(score_clauses or self._score_clauses).brand_scores(
+            scoring_text(row) if text is None else text, post_score, self.brands
+        )
         return {
             topic: (score, label_for(score, *self.thresholds))
             for topic in topics
