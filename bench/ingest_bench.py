@@ -330,6 +330,9 @@ def in_process(
 
 def cli_run(path: Path, url: str, folder: Path) -> dict:
     """``yuqing ingest`` in a new process: wall time and its peak resident memory."""
+    from storage.db import Store
+
+    Store.open(url, auto_migrate=True).close()  # `yuqing` migrates only SQLite by itself
     config = folder / f"{path.stem}.toml"
     example = (ROOT / "pipeline" / "yuqing.example.toml").read_text(encoding="utf-8")
     config.write_text(example.replace('url = "sqlite:///yuqing.db"', f"url = {json.dumps(url)}"))
