@@ -4,8 +4,7 @@ A ``yuqing`` process is often short-lived (cron runs ``yuqing alerts evaluate`` 
 minute; each crawl is a process), so work done at start-up is paid again and again (issue 17).
 Two things are derived once and cached here: the keyword IDF table parsed from jieba's
 ``idf.txt`` (:mod:`nlp.segment`) and the precise sentiment model's lookup tables
-(:mod:`nlp.sentiment_cnn`), which are memory-mapped so that a process only pages in the rows
-it reads.
+(:mod:`nlp.sentiment_cnn`), of which a process reads only the rows of the characters it meets.
 
 The folder is ``$YUQING_CACHE_DIR``, else ``$XDG_CACHE_HOME/yuqing``, else ``~/.cache/yuqing``.
 A cache file is named after its source file's size and modification time, so a new source gets

@@ -9,12 +9,16 @@ over the windows -> a linear layer -> softmax over (negative, neutral, positive)
 convolution is a sum over its window of ``embedding(char) @ W[offset]``, so every
 ``(char, offset)`` product is computed once into a table, and scoring is table look-ups and adds:
 no matrix product per post. The tables are built when a post first needs them and cached on
-disk by a loaded model (:mod:`nlp.disk_cache`), memory-mapped by the processes after it.
+disk by a loaded model (:mod:`nlp.disk_cache`); later processes read from there only the rows
+of the characters they meet.
 """
 
 from __future__ import annotations
 
 import logging
+import mmap
+import os
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +38,52 @@ PAD, UNKNOWN = 0, 1
 CHUNK = 256
 # Bump when the layout of the cached lookup tables changes.
 _TABLES_CACHE_VERSION = 2
+
+
+class _CachedRows:
+    """The cached tables (a ``.npy`` file), read a character's rows at a time.
+
+    ``stacked`` starts as untouched anonymous memory, which takes no room until written; the
+    first post that uses a character reads its rows (one contiguous block, character-major)
+    from the file. Memory-mapping the file instead cost 16-24 MB of resident memory for one
+    short post: the kernel maps the page cache's large folios whole, not page by page.
+    """
+
+    def __init__(self, path: Path, shape: tuple[int, int, int]):
+        with open(path, "rb") as f:
+            major, minor = np.lib.format.read_magic(f)
+            if major not in (1, 2):
+                raise ValueError(f"unsupported .npy version {major}.{minor}")
+            read_header = (
+                np.lib.format.read_array_header_1_0
+                if major == 1
+                else np.lib.format.read_array_header_2_0
+            )
+            found, fortran, dtype = read_header(f)
+            offset = f.tell()
+            size = os.fstat(f.fileno()).st_size
+        nbytes = int(np.prod(shape)) * 4
+        if found != shape or fortran or dtype != np.dtype("<f4") or size != offset + nbytes:
+            raise ValueError(f"holds {found} {dtype}, the model needs {shape} float32")
+        # An anonymous mapping rather than numpy's allocator, which asks for huge pages on big
+        # arrays: one written row would then make 2 MB resident.
+        self._buffer = mmap.mmap(-1, max(nbytes, 1))
+        self.stacked = np.frombuffer(self._buffer, dtype=np.float32, count=int(np.prod(shape)))
+        self.stacked = self.stacked.reshape(shape)
+        self._read = np.zeros(shape[0], dtype=bool)
+        self._row_bytes = shape[1] * shape[2] * 4
+        self._offset = offset
+        self._fd = os.open(path, os.O_RDONLY)
+        weakref.finalize(self, os.close, self._fd)
+
+    def read(self, ids: np.ndarray) -> None:
+        """Make sure the rows of characters ``ids`` are in :attr:`stacked`."""
+        for i in ids[~self._read[ids]].tolist():
+            data = os.pread(self._fd, self._row_bytes, self._offset + i * self._row_bytes)
+            if len(data) != self._row_bytes:
+                raise OSError(f"sentiment lookup tables cut short at character {i}")
+            self.stacked[i] = np.frombuffer(data, dtype=np.float32).reshape(self.stacked.shape[1:])
+            self._read[i] = True
 
 
 def _chars(text: str) -> str:
@@ -56,6 +106,7 @@ class CharCNNModel:
     def __post_init__(self) -> None:
         self._ids = {ch: i + 2 for i, ch in enumerate(self.vocab)}
         self._tables: list[list[np.ndarray]] | None = None
+        self._rows: _CachedRows | None = None
 
     @property
     def tables(self) -> list[list[np.ndarray]]:
@@ -64,8 +115,9 @@ class CharCNNModel:
 
         Built on first use (issue 17): ~37 MB, which a process that never scores a post with
         this tier (a neutral one-line ingest, ``yuqing nlp eval --engine weibo-fast``) should
-        not pay. A loaded model memory-maps them from the cache (:mod:`nlp.disk_cache`), so a
-        short-lived process reads only the rows of the characters it meets."""
+        not pay. A loaded model reads them from the cache (:mod:`nlp.disk_cache`) a character
+        at a time (:class:`_CachedRows`), so a short-lived process holds only the rows of the
+        characters it meets."""
         if self._tables is None:
             stacked = self._cached_tables() if self.source else None
             if stacked is None:
@@ -90,28 +142,26 @@ class CharCNNModel:
         return stacked
 
     def _cached_tables(self) -> np.ndarray | None:
-        """The tables memory-mapped from the cache, computed and written there if missing;
-        None when there is no usable cache (the caller computes them in memory)."""
+        """The tables from the cache, computed and written there if missing; None when there
+        is no usable cache (the caller computes them in memory)."""
         try:
             path = cache_path("cnn-tables", self.source, _TABLES_CACHE_VERSION, ".npy")
         except (OSError, RuntimeError):  # no weights file or no home folder
             return None
-        expected = (len(self.vocab) + 2, sum(w.shape[2] for w, _ in self.convs))
+        filters = self.convs[0][0].shape[0] if self.convs else 0
+        shape = (len(self.vocab) + 2, sum(w.shape[2] for w, _ in self.convs), filters)
         try:
-            stacked = np.load(path, mmap_mode="r")
-            if stacked.shape[:2] == expected and stacked.dtype == np.float32:
-                # A plain read-only view: scoring only reads rows out of it.
-                return np.asarray(stacked)
-            log.warning("rebuilding %s: it does not fit the model", path)
+            self._rows = _CachedRows(path, shape)
+            return self._rows.stacked
         except FileNotFoundError:
             pass
-        except (OSError, ValueError) as exc:  # damaged: rebuilt, not trusted
+        except (OSError, ValueError) as exc:  # damaged or stale: rebuilt, not trusted
             log.warning("rebuilding %s: %s", path, exc)
         stacked = self._compute_tables()
         try:
             save_atomically(path, lambda out: np.save(out, stacked))
         except OSError as exc:
-            # Still correct, only heavier: this process keeps the tables in memory.
+            # Still correct, only heavier: this process keeps all the tables in memory.
             log.info("sentiment lookup tables not cached in %s: %s", path.parent, exc)
         return stacked
 
@@ -144,7 +194,10 @@ class CharCNNModel:
         for row, e in enumerate(encoded):
             ids[row, : len(e)] = e
         features = []
-        for (_, bias), tables in zip(self.convs, self.tables, strict=True):
+        all_tables = self.tables
+        if self._rows is not None:  # read the rows of this chunk's characters not yet read
+            self._rows.read(np.unique(ids))
+        for (_, bias), tables in zip(self.convs, all_tables, strict=True):
             k = len(tables)
             windows = size - k + 1
             acc = tables[0][ids[:, :windows]]
