@@ -134,15 +134,20 @@ def _crc32_pairs(first: np.ndarray, second: np.ndarray) -> np.ndarray:
 def optimal_bands(threshold: float, num_perm: int) -> tuple[int, int]:
     """(bands, rows per band) minimising the false positive plus false negative probability
     mass around ``threshold``, as datasketch's ``MinHashLSH`` chooses them (equal weights)."""
-    pairs = [(b, r) for b in range(1, num_perm + 1) for r in range(1, num_perm // b + 1)]
-    b, r = (np.array(x, dtype=np.float64)[:, None] for x in zip(*pairs, strict=True))
     s = np.linspace(0.0, 1.0, 2001)
-    hit = 1 - (1 - s**r) ** b  # probability that two posts of similarity s share a bucket
     below, above = s <= threshold, s >= threshold
-    error = np.trapezoid(hit[:, below], s[below], axis=1) + np.trapezoid(
-        1 - hit[:, above], s[above], axis=1
-    )
-    return pairs[int(np.argmin(error))]
+    best, choice = float("inf"), (1, 1)
+    # One band count at a time: all ~700 pairs at once held a 28 MB transient at start-up.
+    for b in range(1, num_perm + 1):
+        r = np.arange(1, num_perm // b + 1, dtype=np.float64)[:, None]
+        hit = 1 - (1 - s**r) ** b  # probability that two posts of similarity s share a bucket
+        error = np.trapezoid(hit[:, below], s[below], axis=1) + np.trapezoid(
+            1 - hit[:, above], s[above], axis=1
+        )
+        at = int(np.argmin(error))
+        if error[at] < best:
+            best, choice = float(error[at]), (b, at + 1)
+    return choice
 
 
 class NearDuplicateIndex:
