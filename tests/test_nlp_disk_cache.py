@@ -36,7 +36,9 @@ def test_idf_table_weighs_words_as_jieba_analyse_does():
     jieba_idf = jieba.analyse.default_tfidf.idf_freq
     median = jieba.analyse.default_tfidf.median_idf
     words = [*list(jieba_idf)[::97], "不在表里的词", "zzzz", "星澜咖啡"]
-    assert table.weights(words) == [jieba_idf.get(w, median) for w in words]
+    expected = [jieba_idf.get(w, median) for w in words]
+    assert table.weights(words) == expected  # one numpy lookup
+    assert [table.weights([w])[0] for w in words[-40:]] == expected[-40:]  # binary searches
     assert table.median == median and len(table) == len(jieba_idf)
 
 
