@@ -168,13 +168,15 @@ def idf_table() -> IdfTable:
     return table
 
 
+@cache
 def _plain_jieba() -> rjieba.Jieba:
     # rjieba's default dictionary, which ``import rjieba`` builds anyway (~25 MB): the sentiment
     # and cause models (trained on jieba's own dictionary) and storage's search tokens share it
     # instead of building one copy each. Nothing may add words to it.
     import rjieba
 
-    return rjieba._DEFAULT_JIEBA
+    # The module-level instance behind rjieba.cut (rjieba 0.2); a build without it gets one.
+    return getattr(rjieba, "_DEFAULT_JIEBA", None) or rjieba.Jieba()
 
 
 class Segmenter:

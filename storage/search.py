@@ -27,6 +27,7 @@ index (migration 0006).
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, literal_column, text
@@ -47,6 +48,7 @@ _RUN = re.compile(r"[^\W_]+")
 FTS_TABLE = "mention_fts"
 
 
+@cache
 def _jieba() -> rjieba.Jieba:
     """rjieba's own default dictionary, which ``import rjieba`` builds anyway (~25 MB): a
     private copy cost as much again in every process that stores mentions (issue 17). Nothing
@@ -56,7 +58,8 @@ def _jieba() -> rjieba.Jieba:
     # status or alerts never need.
     import rjieba
 
-    return rjieba._DEFAULT_JIEBA
+    # The module-level instance behind rjieba.cut (rjieba 0.2); a build without it gets one.
+    return getattr(rjieba, "_DEFAULT_JIEBA", None) or rjieba.Jieba()
 
 
 def tokens(text: str | None) -> list[str]:
