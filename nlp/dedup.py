@@ -334,9 +334,16 @@ class NearDuplicateIndex:
         self._runs.append(run)
         while len(self._runs) > 1 and len(self._runs[-2]) <= 2 * len(self._runs[-1]):
             newer = self._runs.pop()
-            merged = np.sort(np.concatenate([self._runs.pop(), newer]))
-            live = self._full_seq(merged & _SEQ_MASK) >= self._seq - self.capacity
-            self._runs.append(merged[live])
+            merged = np.concatenate([self._runs.pop(), newer])
+            del newer
+            merged.sort()  # in place
+            # Chunk by chunk: whole-array temporaries of a run at capacity (4.4 M keys) made
+            # the merge the peak of a long ingest.
+            live = np.empty(len(merged), dtype=bool)
+            for lo in range(0, len(merged), _CHUNK * 16):
+                part = merged[lo : lo + _CHUNK * 16] & _SEQ_MASK
+                live[lo : lo + len(part)] = self._full_seq(part) >= self._seq - self.capacity
+            self._runs.append(merged[live] if not live.all() else merged)
 
     def assign_many(self, keys: Sequence[str], texts: Sequence[str | None]) -> list[int | None]:
         """The cluster of each post ``keys[i]`` with text ``texts[i]``, in order (a post may
