@@ -66,7 +66,7 @@ class PostAnalyser:
         """Sentiment of a batch; raw posts are prepared as ingest prepares them unless
         ``cleaned`` says they are; ``tokens`` (this analyser's segmentation) saves cutting.
 
-        With a tiered engine, ``important`` posts (an account with reach, a rising topic) get
+        With a tiered engine, ``important`` posts (an account with reach) get
         the precise score whatever the fast one says."""
         if not cleaned:
             texts = [prepare(t) for t in texts]

@@ -5,7 +5,7 @@ a second). The precise tier blends it with the character CNN (:mod:`nlp.sentimen
 costs more per post, so it is only run on the posts that can trigger or appear in an alert:
 those the fast tier leans negative on, those that use a complaint word (差, 投诉, 退款, 假货…:
 a complaint the fast tier scores as borderline), plus any the caller marks as important (an
-account with reach, a rising topic). Every other post keeps its fast score.
+account with reach). Every other post keeps its fast score.
 
 The blend lives in the precise model's folder (``nlp/models/weibo_cnn/meta.json``, ``blend``):
 the weight of the CNN's log-probabilities against the linear model's, and one offset per class,

@@ -11,15 +11,16 @@ Near-duplicate clusters must be the same whichever run stores a post, so the fir
 index with the clustered posts of the last ``nlp.near_duplicate_days`` days from the database.
 
 With the two-tier ``weibo`` engine, a post is *important* (always gets the precise score) when
-its author has reach (verified, or ``nlp.precise_followers`` followers) or one of its topics is
-rising (has a live incident, read from the database at most once a minute).
+its author has reach (verified, or ``nlp.precise_followers`` followers). Posts on a topic with
+a live incident are not: the precise tier calls more ordinary chatter negative than the fast
+one, so sending a spiking topic's every post to it fed the spike it was measuring (the demo's
+first 关注 turned its chatter negative).
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,11 +35,6 @@ log = logging.getLogger(__name__)
 
 # (platform, post_id, text, cluster_id) of stored posts, oldest first.
 RecentPosts = Callable[[], Iterable[tuple[str, str, str, int]]]
-# The topics with a live (open or acknowledged) incident.
-RisingTopics = Callable[[], Collection[str]]
-# How long the rising topics read from the database are trusted: incidents are evaluated about
-# once a minute, so a fresher read would change nothing.
-RISING_TTL_SECONDS = 60.0
 
 
 def scoring_text(row: MentionRow) -> str:
@@ -93,23 +89,11 @@ def recent_posts_from_database(config: Config) -> RecentPosts:
     return lambda: _read_database(config, read, [])
 
 
-def rising_topics_from_database(config: Config) -> RisingTopics:
-    """The topics with a live incident in the configured database (none if it does not exist)."""
-
-    def read(store) -> set[str]:
-        from storage.incidents import live_incidents
-
-        return set(live_incidents(store))
-
-    return lambda: _read_database(config, read, set())
-
-
 class Enricher:
     def __init__(
         self,
         config: Config,
         recent_posts: RecentPosts | None = None,
-        rising_topics: RisingTopics | None = None,
     ):
         nlp = config.nlp
         words = [w for t in config.topics for w in (*t.keywords.must, *t.keywords.any, t.name)]
@@ -133,32 +117,13 @@ class Enricher:
         self._recent_posts = recent_posts or recent_posts_from_database(config)
         self._seeded = False
         self.precise_followers = nlp.precise_followers
-        self._rising_topics = rising_topics or rising_topics_from_database(config)
-        self._rising: Collection[str] = frozenset()
-        self._rising_read_at = float("-inf")
-
-    def rising(self) -> Collection[str]:
-        """Topics with a live incident, re-read at most every ``RISING_TTL_SECONDS``."""
-        now = time.monotonic()
-        if now - self._rising_read_at >= RISING_TTL_SECONDS:
-            self._rising_read_at = now
-            try:
-                self._rising = frozenset(self._rising_topics())
-            except Exception as exc:
-                # Only routing suffers: the posts of a rising topic get the fast score if it
-                # does not already call them negative or borderline.
-                log.warning("rising topics not read from the database: %s", exc)
-        return self._rising
 
     def important(self, row: MentionRow) -> bool:
-        """Does this post always get the precise score (reach, or a rising topic)?"""
+        """Does this post always get the precise score (an account with reach)?"""
         followers = row.get("author_followers")
         if row.get("author_verified") or self.precise_followers == 0:
             return True
-        if followers is not None and followers >= self.precise_followers:
-            return True
-        rising = self.rising()
-        return bool(rising) and any(topic in rising for topic in row.get("topics") or {})
+        return followers is not None and followers >= self.precise_followers
 
     def _seed(self) -> None:
         self._seeded = True
@@ -184,14 +149,8 @@ class Enricher:
         self.cluster(rows)
         return rows
 
-    def analyse(
-        self, rows: Sequence[MentionRow], rising: Collection[str] | None = None
-    ) -> Sequence[MentionRow]:
-        """Sentiment, cause, keywords and sentiment toward each topic of a batch. ``rising``
-        (default: read from the database) are the topics with a live incident; it is passed in
-        by a worker process, which must not read the database itself."""
-        if rising is not None:
-            self._rising, self._rising_read_at = frozenset(rising), time.monotonic()
+    def analyse(self, rows: Sequence[MentionRow]) -> Sequence[MentionRow]:
+        """Sentiment, cause, keywords and sentiment toward each topic of a batch."""
         texts = [scoring_text(r) for r in rows]
         results = self.analyser.analyse(
             texts, cleaned=True, important=[self.important(r) for r in rows]

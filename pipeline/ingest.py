@@ -22,7 +22,7 @@ import os
 import stat
 import sys
 from collections import deque
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -224,9 +224,7 @@ class _Preparer:
         self.enricher = enricher
         self.now = now
 
-    def __call__(self, lines: list[tuple[int, bytes]], rising: Collection[str]) -> _Prepared:
-        """``rising``: the topics with a live incident, read by the main process (a worker
-        must not open the database)."""
+    def __call__(self, lines: list[tuple[int, bytes]]) -> _Prepared:
         rejected: list[tuple[int, str, str]] = []
         numbers: list[int] = []
         rows: list[MentionRow] = []
@@ -239,7 +237,7 @@ class _Preparer:
             rows.append(self.normaliser.normalise(mention, self.now))
             numbers.append(number)
         if rows:
-            self.enricher.analyse(rows, rising)
+            self.enricher.analyse(rows)
             for row in rows:
                 # The search tokens storage would compute, computed here in parallel.
                 row["search_text"] = search_text(row.get("title"), row.get("text"))
@@ -250,9 +248,9 @@ _Prepared = tuple[list[tuple[int, str, str]], list[int], list[MentionRow]]
 _worker: _Preparer | None = None
 
 
-def _prepare_in_worker(lines: list[tuple[int, bytes]], rising: Collection[str]) -> _Prepared:
+def _prepare_in_worker(lines: list[tuple[int, bytes]]) -> _Prepared:
     assert _worker is not None
-    return _worker(lines, rising)
+    return _worker(lines)
 
 
 def _install_worker(preparer: _Preparer) -> None:
@@ -355,7 +353,7 @@ def ingest_file(
                 # Batches in flight are bounded, so a huge file is never read ahead into memory.
                 pending: deque = deque()
                 for lines in batches:
-                    job = pool.submit(_prepare_in_worker, lines, enricher.rising())
+                    job = pool.submit(_prepare_in_worker, lines)
                     pending.append((lines, job))
                     if len(pending) > 2 * workers:
                         done, job = pending.popleft()
@@ -365,7 +363,7 @@ def ingest_file(
                     finish(done, job.result())
             else:
                 for lines in batches:
-                    finish(lines, preparer(lines, enricher.rising()))
+                    finish(lines, preparer(lines))
         if not result.valid:
             message = "no valid mention in the file"
         elif rejects.count:

@@ -223,8 +223,7 @@ def _run(
 ) -> None:
     alerts = config.alerts
     # The history starts empty: no near-duplicate seeds from the user's database.
-    # A replay judges past posts: the live incidents of today say nothing about them.
-    enricher = Enricher(config, recent_posts=lambda: [], rising_topics=frozenset)
+    enricher = Enricher(config, recent_posts=lambda: [])
     engine = AlertEngine(store, alerts, topic_infos(config), notify=lambda n: None)
     # source_health watches crawl runs and deliveries; a replay has neither, so it cannot fire.
     engine.rules = [rule for rule in engine.rules if rule.kind != "source_health"]

@@ -120,7 +120,7 @@ def _slow_delivery_posts(config, **authors):
     ]
 
 
-def test_ingest_gives_posts_with_reach_or_a_rising_topic_the_precise_score(config):
+def test_ingest_gives_posts_by_accounts_with_reach_the_precise_score(config):
     from pipeline.enrich import Enricher
 
     rows = _slow_delivery_posts(
@@ -130,60 +130,11 @@ def test_ingest_gives_posts_with_reach_or_a_rising_topic_the_precise_score(confi
         blue_v={"followers": 3, "verified": True},
     )
     assert all(r["topics"] for r in rows)
-    quiet = Enricher(config, recent_posts=list, rising_topics=frozenset)
-    quiet.enrich(rows)
+    enricher = Enricher(config, recent_posts=list)
+    enricher.enrich(rows)
     labels = {r["post_id"]: r["sentiment_label"] for r in rows}
     assert labels == {"nobody": "neutral", "big": "negative", "blue_v": "negative"}
-    assert quiet.analyser.engine.last_routed == 2
-
-    # The same unknown author's post, once its topic has a live incident.
-    reads = []
-
-    def rising():
-        reads.append(1)
-        return set(rows[0]["topics"])
-
-    spiking = Enricher(config, recent_posts=list, rising_topics=rising)
-    spiking.enrich(rows[:1])
-    spiking.enrich(rows[:1])
-    assert rows[0]["sentiment_label"] == "negative"
-    assert len(reads) == 1  # read once a minute, not per batch
-
-
-def test_rising_topics_come_from_live_incidents(config, sqlite_url, monkeypatch):
-    from datetime import UTC, datetime
-
-    from pipeline.enrich import rising_topics_from_database
-    from storage.db import Store
-    from storage.incidents import create_incident, resolve_incident
-
-    monkeypatch.setenv("YUQING_DATABASE_URL", sqlite_url)
-    rising = rising_topics_from_database(config)
-    assert rising() == set()  # no database yet: no topic, and none is created
-    store = Store.open(sqlite_url, auto_migrate=True)
-    now = datetime.now(UTC)
-    try:
-        for topic in ("星澜咖啡", "青禾手机"):
-            create_incident(
-                store,
-                topic=topic,
-                rule="spike",
-                severity="warning",
-                rules=["spike"],
-                now=now,
-                evidence={},
-            )
-        resolved = next(i for i in live_incidents_of(store) if i["topic"] == "星澜咖啡")
-        resolve_incident(store, resolved["id"], now)
-    finally:
-        store.close()
-    assert rising() == {"青禾手机"}
-
-
-def live_incidents_of(store):
-    from storage.incidents import live_incidents
-
-    return list(live_incidents(store).values())
+    assert enricher.analyser.engine.last_routed == 2
 
 
 @pytest.mark.parametrize("name", ["weibo-fast", "weibo-precise"])
@@ -193,7 +144,7 @@ def test_config_can_pick_one_tier(config, name):
     one_tier = config.model_copy(
         update={"nlp": config.nlp.model_copy(update={"sentiment_engine": name})}
     )
-    engine = Enricher(one_tier, recent_posts=list, rising_topics=frozenset).analyser.engine
+    engine = Enricher(one_tier, recent_posts=list).analyser.engine
     assert engine.name == name
 
 
