@@ -13,7 +13,6 @@ scores). Scoring needs numpy only; :mod:`nlp.train_causes` fits it with scikit-l
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nlp.model_files import load_model_folder, save_model_folder
 from nlp.segment import Segmenter
 
 FORMAT = 1
@@ -98,15 +98,13 @@ class CauseModel:
         return exp / exp.sum()
 
     def save(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
         words = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
-        np.savez_compressed(
-            folder / "weights.npz",
-            vocabulary=np.array(words),
-            idf=self.idf.astype(np.float32),
-            weights=self.weights.astype(np.float32),
-            bias=self.bias.astype(np.float32),
-        )
+        arrays = {
+            "vocabulary": np.array(words),
+            "idf": self.idf.astype(np.float32),
+            "weights": self.weights.astype(np.float32),
+            "bias": self.bias.astype(np.float32),
+        }
         meta = {
             "format": FORMAT,
             "kind": "cause-logreg",
@@ -116,21 +114,11 @@ class CauseModel:
             "lexicon_vote": self.lexicon_vote,
             "char_ngrams": list(CHAR_NGRAMS),
         }
-        meta |= {k: v for k, v in self.meta.items() if k not in meta}
-        (folder / "meta.json").write_text(
-            json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-        )
+        save_model_folder(folder, arrays, meta, self.meta)
 
     @classmethod
     def load(cls, folder: Path = DEFAULT_FOLDER) -> CauseModel:
-        try:
-            meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-            arrays = np.load(folder / "weights.npz")
-        except FileNotFoundError as exc:
-            missing = Path(exc.filename).name
-            raise ValueError(f"{folder}: not a cause model folder ({missing} missing)") from None
-        if meta.get("format") != FORMAT or meta.get("kind") != "cause-logreg":
-            raise ValueError(f"{folder}: unsupported cause model format {meta.get('format')!r}")
+        meta, arrays = load_model_folder(folder, FORMAT, "cause-logreg", "cause model")
         if tuple(meta.get("char_ngrams", ())) != CHAR_NGRAMS:
             raise ValueError(f"{folder}: trained with other n-grams than this code makes")
         words = [str(w) for w in arrays["vocabulary"]]

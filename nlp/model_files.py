@@ -1,6 +1,7 @@
 """A model folder on disk: ``weights.npz`` (numpy arrays) and ``meta.json`` (its description).
 
-Shared by the sentiment tiers' models so both are saved, found and refused the same way.
+Shared by the sentiment tiers' models and the cause model, so all are saved, found and refused
+the same way.
 """
 
 from __future__ import annotations
@@ -25,16 +26,18 @@ def save_model_folder(
     )
 
 
-def load_model_folder(folder: Path, fmt: int, kind: str) -> tuple[dict, np.lib.npyio.NpzFile]:
+def load_model_folder(
+    folder: Path, fmt: int, kind: str, what: str = "sentiment model"
+) -> tuple[dict, np.lib.npyio.NpzFile]:
     """The meta and arrays of a model folder of this format and kind; a ValueError naming the
-    folder otherwise."""
+    folder (as a ``what`` folder) otherwise."""
     folder = Path(folder)
     try:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         arrays = np.load(folder / "weights.npz")
     except FileNotFoundError as exc:
         missing = Path(exc.filename).name
-        raise ValueError(f"{folder}: not a sentiment model folder ({missing} missing)") from None
+        raise ValueError(f"{folder}: not a {what} folder ({missing} missing)") from None
     if meta.get("format") != fmt or meta.get("kind") != kind:
         raise ValueError(
             f"{folder}: not a {kind} model (format {meta.get('format')!r},"
