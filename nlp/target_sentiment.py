@@ -135,51 +135,74 @@ class TargetSentiment:
         self, text: str, post_score: float, brands: Sequence[Brand]
     ) -> dict[str, float]:
         """Score toward each of ``brands`` named in ``text`` (brands not named are absent)."""
-        spans = _spans(text, brands)
-        named = list(dict.fromkeys(name for _, _, name in spans))
-        rebuts = bool(_REBUTTAL.search(text)) and not _NEGATED_REBUTTAL.search(text)
-        if len(named) <= 1 and not rebuts:
-            return {name: post_score for name in named}
-        clauses = _clauses(text)
-        scores = list(self.score([c for _, c in clauses])) if clauses else []
-        # (score, weight) of each clause about a brand.
-        per_brand: dict[str, list[tuple[float, float]]] = {name: [] for name in named}
-        defended: set[str] = set()
-        current: list[str] = []
-        for (offset, clause), score in zip(clauses, scores, strict=True):
-            inside = [n for s, e, n in spans if s >= offset and e <= offset + len(clause)]
-            inside = list(dict.fromkeys(inside))
-            if _REBUTTAL.search(clause) and not _NEGATED_REBUTTAL.search(clause):
-                # A rebuttal defends the brand it names, or the one the post was about so far.
-                defended.update(inside or current or named[:1])
-                current = inside or current
+        return self.brand_scores_many([text], [post_score], brands)[0]
+
+    def brand_scores_many(
+        self, texts: Sequence[str], post_scores: Sequence[float], brands: Sequence[Brand]
+    ) -> list[dict[str, float]]:
+        """:meth:`brand_scores` of a batch, with every clause that needs a score scored in one
+        call of the scorer (one call per post cost more than the rest of a post's NLP)."""
+        plans = []
+        for text in texts:
+            spans = _spans(text, brands)
+            named = list(dict.fromkeys(name for _, _, name in spans))
+            rebuts = bool(_REBUTTAL.search(text)) and not _NEGATED_REBUTTAL.search(text)
+            # Most posts name one brand and rebut nothing: the post's own score is the answer.
+            clauses = _clauses(text) if len(named) > 1 or rebuts else None
+            plans.append((spans, named, clauses))
+        flat = [c for _, _, clauses in plans for _, c in clauses or ()]
+        scored = iter(list(self.score(flat)) if flat else [])
+        results = []
+        for (spans, named, clauses), post_score in zip(plans, post_scores, strict=True):
+            if clauses is None:
+                results.append({name: post_score for name in named})
                 continue
-            if len(inside) >= 2:
-                (word1, name1), (word2, name2) = _first_two(clause, spans, offset)
-                compared = _compare(clause, word1, word2, score)
-                values = dict(zip((name1, name2), compared, strict=True)) if compared else {}
-                for name in inside:  # not a comparison: "A和B都…" says it of both
-                    per_brand[name].append((values.get(name, _polarity(clause, score)), 1.0))
-                current = inside
-                continue
+            scores = [next(scored) for _ in clauses]
+            results.append(_per_brand(spans, named, clauses, scores, post_score))
+        return results
+
+
+def _per_brand(spans, named, clauses, scores, post_score: float) -> dict[str, float]:
+    """Each named brand's score from its clauses' scores (rebuttals, comparisons, terse
+    clauses)."""
+    # (score, weight) of each clause about a brand.
+    per_brand: dict[str, list[tuple[float, float]]] = {name: [] for name in named}
+    defended: set[str] = set()
+    current: list[str] = []
+    for (offset, clause), score in zip(clauses, scores, strict=True):
+        inside = [n for s, e, n in spans if s >= offset and e <= offset + len(clause)]
+        inside = list(dict.fromkeys(inside))
+        if _REBUTTAL.search(clause) and not _NEGATED_REBUTTAL.search(clause):
+            # A rebuttal defends the brand it names, or the one the post was about so far.
+            defended.update(inside or current or named[:1])
             current = inside or current
-            # Terse clauses of a multi-brand post ("小米动不动就死机"): a clear polarity word
-            # decides; choosing a brand ("还是A") is praise of it.
-            value = _polarity(clause, score)
-            if inside and _PREFERRED.search(clause[: _start_of(inside[0], spans, offset)]):
-                value = max(value, 0.85) if not _NEGATIVE.search(clause) else value
-            for name in current:
-                per_brand[name].append((value, _weight(clause)))
-        result = {}
-        for name in named:
-            if name in defended:
-                result[name] = REBUTTED
-            elif per_brand[name]:
-                total = sum(weight for _, weight in per_brand[name])
-                result[name] = sum(s * weight for s, weight in per_brand[name]) / total
-            else:
-                result[name] = post_score
-        return result
+            continue
+        if len(inside) >= 2:
+            (word1, name1), (word2, name2) = _first_two(clause, spans, offset)
+            compared = _compare(clause, word1, word2, score)
+            values = dict(zip((name1, name2), compared, strict=True)) if compared else {}
+            for name in inside:  # not a comparison: "A和B都…" says it of both
+                per_brand[name].append((values.get(name, _polarity(clause, score)), 1.0))
+            current = inside
+            continue
+        current = inside or current
+        # Terse clauses of a multi-brand post ("小米动不动就死机"): a clear polarity word
+        # decides; choosing a brand ("还是A") is praise of it.
+        value = _polarity(clause, score)
+        if inside and _PREFERRED.search(clause[: _start_of(inside[0], spans, offset)]):
+            value = max(value, 0.85) if not _NEGATIVE.search(clause) else value
+        for name in current:
+            per_brand[name].append((value, _weight(clause)))
+    result = {}
+    for name in named:
+        if name in defended:
+            result[name] = REBUTTED
+        elif per_brand[name]:
+            total = sum(weight for _, weight in per_brand[name])
+            result[name] = sum(s * weight for s, weight in per_brand[name]) / total
+        else:
+            result[name] = post_score
+    return result
 
 
 def _start_of(name: str, spans, offset: int) -> int:

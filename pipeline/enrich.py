@@ -40,11 +40,7 @@ RecentPosts = Callable[[], Iterable[tuple[str, str, str, int]]]
 def scoring_text(row: MentionRow) -> str:
     """What sentiment is judged on: title, own text and, for a repost, the chain it passes on
     (a "转发微博" adds nothing of its own but spreads the opinion it quotes)."""
-    parts = [
-        row.get("title"),
-        row.get("text"),
-        (row.get("extra") or {}).get("repost_chain"),
-    ]
+    parts = [row.get("title"), row.get("text"), (row.get("extra") or {}).get("repost_chain")]
     return "。".join(p for p in parts if p)
 
 
@@ -58,43 +54,35 @@ def post_key(platform: str, post_id: str) -> str:
     return f"{platform}:{post_id}"
 
 
-def _read_database(config: Config, read, empty):
-    """``read(store)`` on the configured database if it exists (never creates one), else empty."""
-    from sqlalchemy.engine import make_url
-
-    from storage.db import Store
-
-    url = config.database_url()
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and (
-        not parsed.database or parsed.database == ":memory:" or not Path(parsed.database).exists()
-    ):
-        return empty
-    store = Store.open(url, auto_migrate=False)
-    try:
-        return read(store)
-    finally:
-        store.close()
-
-
 def recent_posts_from_database(config: Config) -> RecentPosts:
     """Reads the seed posts from the configured database, if it exists; never creates one."""
 
-    def read(store) -> list[tuple[str, str, str, int]]:
+    def load() -> list[tuple[str, str, str, int]]:
+        from sqlalchemy.engine import make_url
+
         from storage.clusters import recent_cluster_posts
+        from storage.db import Store
 
-        since = datetime.now(UTC) - timedelta(days=config.nlp.near_duplicate_days)
-        return recent_cluster_posts(store, since)
+        url = config.database_url()
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite" and (
+            not parsed.database
+            or parsed.database == ":memory:"
+            or not Path(parsed.database).exists()
+        ):
+            return []
+        store = Store.open(url, auto_migrate=False)
+        try:
+            since = datetime.now(UTC) - timedelta(days=config.nlp.near_duplicate_days)
+            return recent_cluster_posts(store, since)
+        finally:
+            store.close()
 
-    return lambda: _read_database(config, read, [])
+    return load
 
 
 class Enricher:
-    def __init__(
-        self,
-        config: Config,
-        recent_posts: RecentPosts | None = None,
-    ):
+    def __init__(self, config: Config, recent_posts: RecentPosts | None = None):
         nlp = config.nlp
         words = [w for t in config.topics for w in (*t.keywords.must, *t.keywords.any, t.name)]
         self.analyser = PostAnalyser(
@@ -109,8 +97,6 @@ class Enricher:
             {t.name: [*t.keywords.must, *t.keywords.any] for t in config.topics},
             {t.name: t.competitors for t in config.topics},
         )
-        # Per-brand scores of one post (bench/topic_sentiment.py); ingest goes through
-        # topic_sentiments, which scores a batch's clauses together.
         self.toward = TargetSentiment(self._score_clauses)
         self.thresholds = (nlp.negative_below, nlp.positive_above)
         self.clusters = NearDuplicateIndex(threshold=nlp.near_duplicate_threshold)
@@ -184,65 +170,21 @@ class Enricher:
     def topic_sentiments(
         self, rows: Sequence[MentionRow], texts: Sequence[str], scores: Sequence[float]
     ) -> list[dict[str, tuple[float, str]]]:
-        """:meth:`topic_sentiment` of a batch, scoring every clause the batch needs together:
-        one engine call per post cost more than the rest of the post's NLP."""
-        asked: list[list[str]] = [[] for _ in rows]
-
-        def record(index: int):
-            def score(clauses: Sequence[str]) -> list[float]:
-                asked[index] = list(clauses)
-                return [0.5] * len(clauses)
-
-            return score
-
-        first = [
-            self.topic_sentiment(row, score, text=text, score_clauses=record(index))
-            for index, (row, text, score) in enumerate(zip(rows, texts, scores, strict=True))
-        ]
-        flat = [clause for clauses in asked for clause in clauses]
-        if not flat:  # no post needed its clauses scored: the first pass is the answer
-            return first
-        scored = iter(self._score_clauses(flat))
-        answers = [[next(scored) for _ in clauses] for clauses in asked]
-
-        def replay(index: int):
-            def score(clauses: Sequence[str]) -> list[float]:
-                # The rules ask for the same clauses of the same text on the second pass.
-                if list(clauses) == asked[index]:
-                    return answers[index]
-                return self._score_clauses(clauses)
-
-            return score
-
-        # Only the posts whose clauses were scored are judged again, with the real scores.
-        return [
-            self.topic_sentiment(row, score, text=text, score_clauses=replay(index))
-            if asked[index]
-            else first[index]
-            for index, (row, text, score) in enumerate(zip(rows, texts, scores, strict=True))
-        ]
-
-    def topic_sentiment(
-        self,
-        row: MentionRow,
-        post_score: float,
-        *,
-        text: str | None = None,
-        score_clauses: Callable[[Sequence[str]], Sequence[float]] | None = None,
-    ) -> dict[str, tuple[float, str]]:
-        """Score and label toward each matched topic; the post's own where the post names no
-        rival and rebuts nothing (nearly always: nothing more is computed then)."""
-        topics = row.get("topics") or {}
-        if not topics:
-            return {}
-        toward = TargetSentiment(score_clauses or self._score_clauses).brand_scores(
-            scoring_text(row) if text is None else text, post_score, self.brands
+        """Score and label toward each matched topic, per row; the post's own where the post
+        names no rival and rebuts nothing (nearly always: nothing more is computed then). The
+        clauses of the batch's other posts are scored in one engine call."""
+        matched = [i for i, row in enumerate(rows) if row.get("topics")]
+        toward = self.toward.brand_scores_many(
+            [texts[i] for i in matched], [scores[i] for i in matched], self.brands
         )
-        return {
-            topic: (score, label_for(score, *self.thresholds))
-            for topic in topics
-            for score in [toward.get(topic, post_score)]
-        }
+        results: list[dict[str, tuple[float, str]]] = [{} for _ in rows]
+        for i, by_brand in zip(matched, toward, strict=True):
+            results[i] = {
+                topic: (score, label_for(score, *self.thresholds))
+                for topic in rows[i]["topics"]
+                for score in [by_brand.get(topic, scores[i])]
+            }
+        return results
 
 
 class EnrichPipeline:
