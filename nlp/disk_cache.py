@@ -13,11 +13,15 @@ a new file; a process that cannot write there still works, deriving the data in 
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def cache_folder() -> Path:
@@ -48,3 +52,34 @@ def save_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def load_or_build(
+    kind: str,
+    source: Path,
+    version: int,
+    suffix: str,
+    *,
+    load: Callable[[Path], T],
+    build: Callable[[], T],
+    write: Callable[[BinaryIO, T], None],
+) -> T:
+    """The ``kind`` data derived from ``source``: loaded from its cache file, else built and
+    written there. A damaged file is rebuilt, not trusted; without a usable cache folder the
+    data is only built (still correct, only paid again by the next process)."""
+    try:
+        path = cache_path(kind, source, version, suffix)
+    except (OSError, RuntimeError):  # no source file, or no home folder to find a cache in
+        return build()
+    try:
+        return load(path)
+    except FileNotFoundError:
+        pass
+    except Exception as exc:
+        log.warning("rebuilding %s: %s", path, exc)
+    value = build()
+    try:
+        save_atomically(path, lambda out: write(out, value))
+    except OSError as exc:
+        log.info("%s not cached in %s: %s", kind, path.parent, exc)
+    return value

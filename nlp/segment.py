@@ -20,9 +20,9 @@ from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
-from nlp.disk_cache import cache_path, save_atomically
+from nlp.disk_cache import load_or_build
 
 if TYPE_CHECKING:
     import numpy as np
@@ -126,15 +126,10 @@ class IdfTable:
         order = np.argsort(keys, kind="stable")
         return cls(keys[order], idf[order], median)
 
-    def save(self, path: Path) -> None:
+    def write(self, out: BinaryIO) -> None:
         import numpy as np
 
-        save_atomically(
-            path,
-            lambda out: np.savez(
-                out, keys=self.keys, values=self.values, median=np.float64(self.median)
-            ),
-        )
+        np.savez(out, keys=self.keys, values=self.values, median=np.float64(self.median))
 
     @classmethod
     def load(cls, path: Path) -> IdfTable:
@@ -148,24 +143,15 @@ class IdfTable:
 def idf_table() -> IdfTable:
     """jieba's IDF table, once per process: from the cache file, else parsed and cached
     (:mod:`nlp.disk_cache`)."""
-    source = jieba_idf_path()
-    try:
-        cached = cache_path("jieba-idf", source, _IDF_CACHE_VERSION, ".npz")
-    except (OSError, RuntimeError):  # no home folder to find a cache in
-        return IdfTable.parse(source)
-    try:
-        return IdfTable.load(cached)
-    except FileNotFoundError:
-        pass
-    except Exception as exc:  # a damaged cache file is rebuilt, not trusted
-        log.warning("rebuilding the keyword IDF cache %s: %s", cached, exc)
-    table = IdfTable.parse(source)
-    try:
-        table.save(cached)
-    except OSError as exc:
-        # Still correct, only slower: the next process parses the table again.
-        log.info("keyword IDF table not cached in %s: %s", cached.parent, exc)
-    return table
+    return load_or_build(
+        "jieba-idf",
+        jieba_idf_path(),
+        _IDF_CACHE_VERSION,
+        ".npz",
+        load=IdfTable.load,
+        build=lambda: IdfTable.parse(jieba_idf_path()),
+        write=lambda out, table: table.write(out),
+    )
 
 
 @cache

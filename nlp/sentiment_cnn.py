@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nlp.disk_cache import cache_path, save_atomically
+from nlp.disk_cache import load_or_build
 from nlp.model_files import load_model_folder, save_model_folder
 
 log = logging.getLogger(__name__)
@@ -119,9 +119,7 @@ class CharCNNModel:
         at a time (:class:`_CachedRows`), so a short-lived process holds only the rows of the
         characters it meets."""
         if self._tables is None:
-            stacked = self._cached_tables() if self.source else None
-            if stacked is None:
-                stacked = self._compute_tables()
+            stacked = self._cached_tables() if self.source else self._compute_tables()
             tables, at = [], 0
             for w, _ in self.convs:
                 tables.append([stacked[:, at + j] for j in range(w.shape[2])])
@@ -141,29 +139,25 @@ class CharCNNModel:
             stacked[:, at] = self.embedding @ w[:, :, j].T
         return stacked
 
-    def _cached_tables(self) -> np.ndarray | None:
-        """The tables from the cache, computed and written there if missing; None when there
-        is no usable cache (the caller computes them in memory)."""
-        try:
-            path = cache_path("cnn-tables", self.source, _TABLES_CACHE_VERSION, ".npy")
-        except (OSError, RuntimeError):  # no weights file or no home folder
-            return None
+    def _cached_tables(self) -> np.ndarray:
+        """The tables from the cache, computed and written there if missing (in memory only
+        when there is no usable cache)."""
         filters = self.convs[0][0].shape[0] if self.convs else 0
         shape = (len(self.vocab) + 2, sum(w.shape[2] for w, _ in self.convs), filters)
-        try:
+
+        def load(path: Path) -> np.ndarray:
             self._rows = _CachedRows(path, shape)
             return self._rows.stacked
-        except FileNotFoundError:
-            pass
-        except (OSError, ValueError) as exc:  # damaged or stale: rebuilt, not trusted
-            log.warning("rebuilding %s: %s", path, exc)
-        stacked = self._compute_tables()
-        try:
-            save_atomically(path, lambda out: np.save(out, stacked))
-        except OSError as exc:
-            # Still correct, only heavier: this process keeps all the tables in memory.
-            log.info("sentiment lookup tables not cached in %s: %s", path.parent, exc)
-        return stacked
+
+        return load_or_build(
+            "cnn-tables",
+            self.source,
+            _TABLES_CACHE_VERSION,
+            ".npy",
+            load=load,
+            build=self._compute_tables,
+            write=np.save,
+        )
 
     @property
     def widths(self) -> list[int]:
